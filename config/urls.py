@@ -1,0 +1,15 @@
+from django.urls import include, path
+
+from config.api import api
+
+urlpatterns = [
+    path("api/", api.urls),
+    path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("phis.core.ops.urls")),
+    path("accounts/", include("phis.core.accounts.urls")),
+    path("orgunits/", include("phis.core.orgunits.urls")),
+    path("persons/", include("phis.core.people.urls")),
+    path("audit/", include("phis.core.audit.urls")),
+    path("", include("phis.core.ui.urls")),
+]

@@ -1,0 +1,1 @@
+"""PHIS: the public-health information system of Dongying."""
