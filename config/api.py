@@ -6,13 +6,13 @@ from phis.core.api import build_api
 api = build_api()
 
 ROUTERS = [
-    ("/orgunits/", "phis.core.orgunits.api"),
-    ("/persons/", "phis.core.people.api"),
-    ("/audit/", "phis.core.audit.api"),
-    ("/accounts/", "phis.core.accounts.api"),
-    ("/codes/", "phis.core.codes.api"),
-    ("/workflow/", "phis.core.workflow.api"),
-    ("/notifications/", "phis.core.notify.api"),
+    ("/orgunits", "phis.core.orgunits.api"),
+    ("/persons", "phis.core.people.api"),
+    ("/audit", "phis.core.audit.api"),
+    ("/accounts", "phis.core.accounts.api"),
+    ("/codes", "phis.core.codes.api"),
+    ("/workflow", "phis.core.workflow.api"),
+    ("/notifications", "phis.core.notify.api"),
 ]
 
 

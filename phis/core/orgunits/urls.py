@@ -1,4 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from phis.core.orgunits import views
 
 app_name = "orgunits"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.browse, name="browse"),
+    path("<str:code>/", views.browse, name="unit"),
+]

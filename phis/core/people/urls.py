@@ -1,4 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from phis.core.people import views
 
 app_name = "people"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.search, name="search"),
+    path("export.xlsx", views.export, name="export"),
+    path("<int:person_id>/", views.detail, name="detail"),
+]

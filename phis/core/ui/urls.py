@@ -1,4 +1,6 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from phis.core.ui import views
 
 app_name = "ui"
-urlpatterns: list = []
+urlpatterns = [path("", views.home, name="home")]
