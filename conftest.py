@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from phis.core.orgunits.models import FacilityType, Level
+# Django imports stay inside the fixtures: the pure-Python suites (phis/algorithms) run
+# with `-p no:django` and must be able to load this file.
 
 
 @pytest.fixture
 def tree(db):
     """City → two counties → one township each → one community each, plus a CDC and a
     hospital per county. Codes are the real ones."""
+    from phis.core.orgunits.models import FacilityType, Level
     from phis.core.orgunits.services import _TreeWriter
 
     w = _TreeWriter()

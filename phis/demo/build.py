@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
+from django.apps import apps
+
 from phis.core.orgunits.services import divisions_load
 from phis.demo.facilities import facilities_build
 from phis.demo.persons import persons_build
@@ -12,9 +14,9 @@ from phis.demo.users import users_build
 
 # Later modules add their demo steps here: (label, "module:function"), each function
 # taking (seed=...) and returning a dict of counts.
-EXTRA_STEPS: list[tuple[str, str]] = [
-    ("codes", "phis.core.codes.services:codes_load"),
-    ("signing certificates", "phis.apps.esign.services:esign_demo_setup"),
+EXTRA_STEPS: list[tuple[str, str, str]] = [
+    ("codes", "phis.core.codes", "phis.core.codes.services:codes_load"),
+    ("signing certificates", "phis.apps.esign", "phis.apps.esign.services:esign_demo_setup"),
 ]
 
 
@@ -26,13 +28,11 @@ def demo_build(*, persons: int, seed: int, progress: Callable[[int], None] | Non
     log(f"org tree: {loaded}")
     summary["facilities"] = sum(facilities_build().values())
     summary["users"] = len(users_build())
-    for label, target in EXTRA_STEPS:
+    for label, app_name, target in EXTRA_STEPS:
+        if not apps.is_installed(app_name):
+            continue  # that module is not part of this deployment
         module_name, func_name = target.split(":")
-        try:
-            func = getattr(importlib.import_module(module_name), func_name)
-        except (ModuleNotFoundError, AttributeError, LookupError):
-            continue  # that module is not installed in this deployment
-        result = func()
+        result = getattr(importlib.import_module(module_name), func_name)()
         log(f"{label}: {result}")
         summary[label] = result if isinstance(result, dict | int | str) else str(result)
     summary["persons"] = persons_build(count=persons, seed=seed, progress=progress)

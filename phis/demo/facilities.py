@@ -76,5 +76,13 @@ def facilities_build() -> dict[str, int]:
             put(f"F{township.code}AS", FacilityType.AMBULANCE_STATION, f"120{short}急救站",
                 f"120 station {township.name}", township, township.latitude,
                 township.longitude)
+    # village clinics (村卫生室) in every fifth village
+    villages = OrgUnit.objects.filter(level=Level.COMMUNITY, name__endswith="村委会") \
+        .order_by("code")
+    for index, village in enumerate(villages):
+        if index % 5 == 0:
+            put(f"F{village.code}VC", FacilityType.VILLAGE_CLINIC,
+                f"{village.name.removesuffix('村委会')}村卫生室", f"{village.code} village clinic",
+                village)
     writer.flush()
     return counts

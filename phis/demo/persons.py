@@ -14,6 +14,7 @@ from phis.algorithms.synthpop import generate_persons
 from phis.core.crypto.fields import encrypt_text
 from phis.core.crypto.masking import mask_id_number, mask_phone
 from phis.core.orgunits.models import Level, OrgUnit
+from phis.core.orgunits.services import _city_config
 from phis.core.people.identifiers import id_index, name_pinyin, phone_index
 from phis.core.people.models import IdType, Person
 
@@ -31,7 +32,12 @@ def persons_build(*, count: int, seed: int = 20200428,
     stored. Deterministic for a given seed and org tree."""
     townships = list(OrgUnit.objects.filter(level=Level.TOWNSHIP).select_related("parent")
                      .order_by("code"))
-    spec = [(t.code, t.name, t.parent.code, float(t.population or 1)) for t in townships]
+    # Resident IDs carry GB/T 2260 codes; the two functional zones have none, so their
+    # residents hold IDs of the district that hosts the zone (orgunits/data/dongying.json).
+    host = {code: area.get("host_county", code)
+            for code, area in _city_config()["areas"].items()}
+    spec = [(t.code, t.name, host.get(t.parent.code, t.parent.code), float(t.population or 1))
+            for t in townships]
     communities: dict[str, list[OrgUnit]] = {}
     for c in OrgUnit.objects.filter(level=Level.COMMUNITY).only("id", "code", "parent_id",
                                                                  "path"):
