@@ -1,0 +1,44 @@
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from phis.core.events.services import event_emit
+from phis.core.events.tests.conftest import effects
+
+pytestmark = pytest.mark.django_db
+
+
+def _run(*args) -> str:
+    out = StringIO()
+    call_command("events", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_status_then_drain(effect_handler):
+    event_emit(topic="test.thing_happened", payload={})
+    assert "due=1" in _run("status")
+    assert "delivered=1" in _run("drain")
+    assert effects() == 1
+    assert "due=0" in _run("status")
+
+
+def test_retry_and_purge(clean_registry):
+    clean_registry.handles("c.fail", name="t.fail")(lambda e: 1 / 0)
+    event_emit(topic="c.fail", payload={})
+    _run("drain")
+    status = _run("status")
+    assert "failing=1" in status and "ZeroDivisionError" in status
+    assert "1 event(s) due now" in _run("retry")
+    assert "deleted 0" in _run("purge", "--days", "1")
+
+
+def test_run_once_calls_every_scheduled_task(settings):
+    from unittest import mock
+
+    settings.CELERY_BEAT_SCHEDULE = {
+        "events-drain": {"task": "phis.core.events.tasks.outbox_drain_task", "schedule": 5.0}}
+    with mock.patch("phis.core.events.tasks.outbox_drain_task") as task:
+        out = _run("run", "--once")
+    assert "events-drain" in out
+    task.assert_called_once_with()
