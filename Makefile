@@ -34,9 +34,7 @@ demo: migrate
 	$(BIN)/phis demo --persons $(DEMO_PERSONS) --if-empty
 
 serve:
-	$(BIN)/phis demo_logins
-	$(BIN)/gunicorn config.wsgi:application --bind 127.0.0.1:$(PORT) --workers $(WORKERS) \
-	  --threads 4 --access-logfile - --timeout 120
+	PORT=$(PORT) WORKERS=$(WORKERS) bash scripts/serve.sh
 
 run: demo serve
 

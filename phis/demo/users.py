@@ -61,8 +61,8 @@ def users_build() -> list[User]:
 
 def demo_logins_text() -> str:
     password = settings.PHIS_DEMO_PASSWORD
-    lines = ["Demo log-ins (password for all: %s)" % password,
-             "演示账号（密码均为 %s）:" % password]
+    lines = [f"Demo log-ins (password for all: {password})",
+             f"演示账号（密码均为 {password}）:"]
     for d in DEMO_USERS:
         note = " (TOTP enrolment at first log-in)" if d.role in ADMIN_ROLES else ""
         lines.append(f"  {d.username:<18} {Role(d.role).label}{note}")
