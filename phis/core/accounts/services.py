@@ -25,7 +25,8 @@ from phis.core.crypto.fields import decrypt_text, encrypt_text
 from phis.core.exceptions import FieldError, PermissionDenied, ValidationFailed
 
 GENERIC_LOGIN_ERROR = ("用户名或密码错误", "Wrong username or password")
-LOCKED_ERROR = ("登录失败次数过多，账号已锁定30分钟", "Too many failed log-ins; locked for 30 minutes")
+LOCKED_ERROR = ("登录失败次数过多，账号已锁定30分钟",
+                "Too many failed log-ins; locked for 30 minutes")
 
 
 class LoginOutcome(Enum):

@@ -20,7 +20,7 @@ class AuditActor:
 
 
 _current: contextvars.ContextVar[AuditActor] = contextvars.ContextVar(
-    "phis_audit_actor", default=AuditActor(channel="system"))
+    "phis_audit_actor", default=AuditActor(channel="system"))  # noqa: B039 (frozen)
 
 
 def current_actor() -> AuditActor:

@@ -17,10 +17,17 @@ def scrub(text: str) -> str:
 
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = request_id_var.get()
+        request = getattr(record, "request", None)
+        # django.request logs 4xx after the middleware has returned: take the id from the
+        # request, and replace the request object (its repr holds the raw path and query).
+        record.request_id = request_id_var.get() or getattr(request, "request_id", "")
+        if request is not None and not isinstance(request, str):
+            record.request = scrub(f"{getattr(request, 'method', '')} "
+                                   f"{getattr(request, 'path', '')}")
         if isinstance(record.msg, str):
-            record.msg = scrub(record.msg)
-        if record.args:
-            record.args = tuple(scrub(a) if isinstance(a, str) else a for a in record.args) \
-                if isinstance(record.args, tuple) else record.args
+            # Render first, so numbers passed as int or inside objects are masked too.
+            record.msg, record.args = scrub(record.getMessage()), ()
+        if record.exc_info:
+            record.exc_text = scrub(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
         return True

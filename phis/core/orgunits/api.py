@@ -2,8 +2,12 @@ from ninja import Router, Schema
 
 from phis.core.accounts.permissions import CorePerm
 from phis.core.api import requires
-from phis.core.orgunits.selectors import orgunit_ancestors, orgunit_children, orgunit_get, \
-    orgunit_search
+from phis.core.orgunits.selectors import (
+    orgunit_ancestors,
+    orgunit_children,
+    orgunit_get,
+    orgunit_search,
+)
 
 router = Router(tags=["C1 org units 机构与区划"])
 

@@ -57,7 +57,8 @@ def divisions_load(*, source_dir: Path = DIVISION_SOURCE, map_file: Path = MAP_S
     writer.flush()
 
     polygons = _county_polygons(map_file, {u.name: u.code for u in counties.values()})
-    township_rows = [r for r in _read_csv(source_dir / "streets.csv", city_code[:4]) if r["cityCode"] == prefix]
+    township_rows = [r for r in _read_csv(source_dir / "streets.csv", prefix)
+                     if r["cityCode"] == prefix]
     townships: dict[str, OrgUnit] = {}
     for county_code, county in counties.items():
         rows = [r for r in township_rows if r["areaCode"] == county_code]
@@ -74,7 +75,7 @@ def divisions_load(*, source_dir: Path = DIVISION_SOURCE, map_file: Path = MAP_S
     writer.flush()
 
     communities = 0
-    for row in _read_csv(source_dir / "villages.csv", city_code[:4]):
+    for row in _read_csv(source_dir / "villages.csv", prefix):
         if row["cityCode"] != prefix or row["streetCode"] not in townships:
             continue
         writer.put(code=row["code"], name=row["name"], level=Level.COMMUNITY,

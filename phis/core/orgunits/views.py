@@ -2,8 +2,12 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
 from phis.core.accounts.permissions import CorePerm
-from phis.core.orgunits.selectors import orgunit_ancestors, orgunit_children, orgunit_get, \
-    orgunit_search
+from phis.core.orgunits.selectors import (
+    orgunit_ancestors,
+    orgunit_children,
+    orgunit_get,
+    orgunit_search,
+)
 from phis.core.ui.decorators import page_requires
 
 

@@ -10,8 +10,13 @@ from django.db.models import Q, QuerySet
 
 from phis.core.exceptions import NotFound
 from phis.core.orgunits.scoping import scope_q
-from phis.core.people.identifiers import id_index, name_pinyin, normalise_identifier, \
-    normalise_phone, phone_index
+from phis.core.people.identifiers import (
+    id_index,
+    name_pinyin,
+    normalise_identifier,
+    normalise_phone,
+    phone_index,
+)
 from phis.core.people.models import IdType, Person, PersonIdentifier, PersonStatus
 
 

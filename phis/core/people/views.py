@@ -55,7 +55,7 @@ def search(request):
 @login_required
 @page_requires(CorePerm.EXPORT_PERSONS)
 def export(request):
-    q, people = _search(request)
+    _, people = _search(request)
     audit_access(object_type="people.person", object_id="", person_id=None,
                  purpose="人员导出 person export", event=AuditEventType.RECORD_EXPORTED,
                  detail={"rows": len(people or [])})

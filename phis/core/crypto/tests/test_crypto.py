@@ -7,8 +7,12 @@ from hypothesis import strategies as st
 
 from phis.core.crypto.blind_index import blind_index
 from phis.core.crypto.masking import mask_id_number, mask_name, mask_phone
-from phis.core.crypto.providers import AesGcmProvider, DecryptionError, Sm4GcmProvider, \
-    parse_keyring
+from phis.core.crypto.providers import (
+    AesGcmProvider,
+    DecryptionError,
+    Sm4GcmProvider,
+    parse_keyring,
+)
 
 KEY = bytes(range(32))
 

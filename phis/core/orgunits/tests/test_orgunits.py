@@ -1,9 +1,9 @@
 import pytest
 
+from phis.core.exceptions import ValidationFailed
 from phis.core.orgunits.models import Level, OrgUnit
 from phis.core.orgunits.scoping import scope_queryset, user_scope_paths
 from phis.core.orgunits.services import divisions_load, facility_create
-from phis.core.exceptions import ValidationFailed
 
 pytestmark = pytest.mark.django_db
 
