@@ -13,6 +13,7 @@ ROUTERS = [
     ("/codes", "phis.core.codes.api"),
     ("/workflow", "phis.core.workflow.api"),
     ("/notifications", "phis.core.notify.api"),
+    ("/esign", "phis.apps.esign.api"),
 ]
 
 

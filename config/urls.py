@@ -11,5 +11,6 @@ urlpatterns = [
     path("orgunits/", include("phis.core.orgunits.urls")),
     path("persons/", include("phis.core.people.urls")),
     path("audit/", include("phis.core.audit.urls")),
+    path("esign/", include("phis.apps.esign.urls")),
     path("", include("phis.core.ui.urls")),
 ]

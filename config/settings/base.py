@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "phis.core.codes",
     "phis.core.ops",
     "phis.core.ui",
+    "phis.apps.esign",
     "phis.demo",
 ]
 PHIS_EXTRA_APPS = env.list("PHIS_EXTRA_APPS", default=[])
@@ -137,6 +138,8 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_SSL_REDIRECT = env.bool("PHIS_SSL_REDIRECT", default=False)
 SECURE_HSTS_SECONDS = env.int("PHIS_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("PHIS_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("PHIS_HSTS_PRELOAD", default=True)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- OIDC provider: unified identity for the city's other systems (C1) --------------------
@@ -152,6 +155,18 @@ OAUTH2_PROVIDER = {
     },
     "OAUTH2_VALIDATOR_CLASS": "phis.core.accounts.oidc.PhisOIDCValidator",
     "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
+    # OAuth 2.0 security BCP (RFC 9700): no implicit or password grant, S256 PKCE only,
+    # tokens stored hashed, refresh-token reuse detection.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": env.list(
+        "PHIS_OIDC_REDIRECT_SCHEMES", default=["https"] if SECURE_SSL_REDIRECT
+        else ["http", "https"]),
 }
 
 # --- Field encryption and blind index (SECURITY.md §2; ADR 0002) --------------------------

@@ -5,7 +5,7 @@ import tempfile
 
 os.environ.setdefault("PHIS_VAR_DIR", tempfile.mkdtemp(prefix="phis-test-"))
 
-from config.settings.base import *  # noqa: E402,F403
+from config.settings.base import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 PHIS_TASKS_IN_PROCESS = True

@@ -70,7 +70,7 @@ def parse_resident_id(raw: str, *, today: date | None = None) -> ResidentId:
     if birth > today or birth.year < 1880:
         raise ResidentIdError("invalid_birth_date", "身份证号码中的出生日期不合理",
                               "The birth date inside the ID is out of range")
-    if number[:2] == "00" or number[2:6] == "0000" and number[:2] not in {"71", "81", "82"}:
+    if number[:2] == "00" or (number[2:6] == "0000" and number[:2] not in {"71", "81", "82"}):
         raise ResidentIdError("invalid_area", "身份证号码地址码无效",
                               "The address code of the ID is not valid")
     sex = 1 if int(number[16]) % 2 == 1 else 2

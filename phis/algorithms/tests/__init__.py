@@ -1,0 +1,1 @@
+"""Tests of phis.algorithms (plain pytest + hypothesis, no database)."""

@@ -1,0 +1,5 @@
+import sys
+
+from phis.cli import main
+
+sys.exit(main())
