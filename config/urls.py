@@ -4,7 +4,7 @@ from config.api import api
 
 urlpatterns = [
     path("api/", api.urls),
-    path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
+    path("o/", include("config.oauth_urls", namespace="oauth2_provider")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("phis.core.ops.urls")),
     path("accounts/", include("phis.core.accounts.urls")),

@@ -152,6 +152,7 @@ OAUTH2_PROVIDER = {
         "openid": "OpenID Connect",
         "profile": "姓名与机构 Name and organisation",
         "email": "电子邮件 E-mail",
+        "phis.api": "以您的身份调用PHIS接口 Call the PHIS API as you",
     },
     "OAUTH2_VALIDATOR_CLASS": "phis.core.accounts.oidc.PhisOIDCValidator",
     "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,

@@ -7,6 +7,7 @@ Every error is a 4xx JSON body ``{"code", "message", "message_en", "errors": [{"
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 
 from django.http import Http404, HttpRequest
@@ -36,7 +37,14 @@ class BearerAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str):
         from oauth2_provider.models import AccessToken
 
-        access = AccessToken.objects.select_related("user").filter(token=token).first()
+        token = token.strip()
+        if not token:
+            return None
+        # Tokens are stored hashed (COMPLIANT_BCP_RFC9700_TOKEN_STORAGE): the ``token``
+        # column is blank, so look the token up by its SHA-256 checksum, as the toolkit does.
+        checksum = hashlib.sha256(token.encode("utf-8")).hexdigest()
+        access = AccessToken.objects.select_related("user", "application") \
+            .filter(token_checksum=checksum).first()
         if access is None or access.is_expired() or access.user is None \
                 or not access.user.is_active:
             return None
@@ -47,6 +55,12 @@ class BearerAuth(HttpBearer):
         set_actor(actor_for_user(access.user, ip_address=base.ip_address,
                                  request_id=base.request_id, channel="api"))
         return access.user
+
+
+def _checksum(token: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _field_name(loc: list) -> str:

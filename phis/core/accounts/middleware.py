@@ -14,8 +14,11 @@ SECOND_FACTOR_OK = "phis_second_factor_ok"
 SESSION_STARTED = "phis_session_started"
 ABSOLUTE_MAX_SECONDS = 12 * 3600
 
-# Paths reachable before the second factor (or without a log-in at all).
-_OPEN_PREFIXES = ("/accounts/", "/static/", "/health", "/ready", "/i18n/", "/o/",
+# Paths reachable before the second factor (or without a log-in at all). Of the OIDC
+# provider only the machine-to-machine endpoints are open: /o/authorize/ signs a user in to
+# another system and so needs the second factor like any page.
+_OPEN_PREFIXES = ("/accounts/", "/static/", "/health", "/ready", "/i18n/", "/o/token/",
+                  "/o/revoke_token/", "/o/introspect/", "/o/userinfo/", "/o/.well-known/",
                   "/.well-known/")
 
 
@@ -65,5 +68,6 @@ class SecondFactorMiddleware:
                                      "errors": []}, status=403)
             target = "/accounts/2fa/verify/" if user.totp_confirmed_at \
                 else "/accounts/2fa/enrol/"
+            request.session["phis_next"] = request.get_full_path()  # back here afterwards
             return redirect(target)
         return self.get_response(request)

