@@ -9,6 +9,7 @@ ROUTERS = [
     ("/orgunits", "phis.core.orgunits.api"),
     ("/persons", "phis.core.people.api"),
     ("/audit", "phis.core.audit.api"),
+    ("/accounts", "phis.core.accounts.api"),
     ("/codes", "phis.core.codes.api"),
     ("/workflow", "phis.core.workflow.api"),
     ("/notifications", "phis.core.notify.api"),
