@@ -1,8 +1,7 @@
 import pyotp
 import pytest
 
-from phis.core.accounts.services import totp_begin_enrolment, totp_confirm_enrolment, \
-    totp_secret
+from phis.core.accounts.services import totp_begin_enrolment, totp_confirm_enrolment, totp_secret
 from phis.core.audit.models import AuditLog
 from phis.core.audit.types import AuditEventType
 
