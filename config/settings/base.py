@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "ninja",  # serves the OpenAPI page's assets locally (no CDN on the city's network)
     "oauth2_provider",
     "phis.core.orgunits",
     "phis.core.accounts",
@@ -64,6 +65,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "phis.core.audit.middleware.AuditContextMiddleware",
     "phis.core.ui.middleware.ApplicationErrorPageMiddleware",
+    "phis.core.ui.middleware.SecurityHeadersMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
