@@ -225,7 +225,10 @@ USE_TZ = True
 # --- Static files: front-end packages come from npm at set-up, never committed -------------
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
-STATICFILES_DIRS = [("vendor", BASE_DIR / "node_modules")]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "phis.core.ui.vendor_finder.VendorFinder",  # the npm packages' built files
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage",
                 "OPTIONS": {"location": str(VAR_DIR / "media")}},
