@@ -1,3 +1,5 @@
+import os
+
 from django.core.management.base import BaseCommand
 
 from phis.demo.users import demo_logins_text
@@ -8,4 +10,5 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         self.stdout.write(demo_logins_text())
-        self.stdout.write("Serving on http://127.0.0.1:8000")
+        port = os.environ.get("PORT", "8000")
+        self.stdout.write(f"Serving on http://127.0.0.1:{port}")
