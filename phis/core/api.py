@@ -6,17 +6,26 @@ Every error is a 4xx JSON body ``{"code", "message", "message_en", "errors": [{"
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
+import json
 import logging
 
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponseNotAllowed, JsonResponse
+from django.urls import URLPattern, re_path
+from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import APIKeyCookie, HttpBearer
 
-from phis.core.exceptions import ApplicationError, FieldError, PermissionDenied
+from phis.core.exceptions import (
+    ApplicationError,
+    FieldError,
+    PermissionDenied,
+    ValidationFailed,
+)
 
 log = logging.getLogger(__name__)
 
@@ -26,13 +35,34 @@ class SessionAuth(APIKeyCookie):
 
     param_name = "sessionid"
 
+    def __call__(self, request: HttpRequest):
+        # No logged-in session: not ours to answer, and no CSRF check (ninja's would raise
+        # 403 on every POST before BearerAuth is tried, so tokens could not write).
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return None
+        return super().__call__(request)
+
+    def _get_key(self, request: HttpRequest):
+        try:
+            return super()._get_key(request)
+        except HttpError:
+            raise ApplicationError(code="csrf_failed", message="页面已过期，请刷新后重试",
+                                   message_en="CSRF check failed; reload the page and retry",
+                                   status=403) from None
+
     def authenticate(self, request: HttpRequest, key):
         user = getattr(request, "user", None)
         return user if user is not None and user.is_authenticated else None
 
 
+API_SCOPE = "phis.api"
+
+
 class BearerAuth(HttpBearer):
-    """OAuth2/OIDC access tokens issued by PHIS itself to the city's systems."""
+    """OAuth2/OIDC access tokens issued by PHIS itself to the city's systems. A token opens
+    the API only when the user granted the ``phis.api`` scope; a sign-in token (openid,
+    profile) does not."""
 
     def authenticate(self, request: HttpRequest, token: str):
         from oauth2_provider.models import AccessToken
@@ -45,7 +75,7 @@ class BearerAuth(HttpBearer):
         checksum = hashlib.sha256(token.encode("utf-8")).hexdigest()
         access = AccessToken.objects.select_related("user", "application") \
             .filter(token_checksum=checksum).first()
-        if access is None or access.is_expired() or access.user is None \
+        if access is None or not access.is_valid([API_SCOPE]) or access.user is None \
                 or not access.user.is_active:
             return None
         request.user = access.user
@@ -55,12 +85,6 @@ class BearerAuth(HttpBearer):
         set_actor(actor_for_user(access.user, ip_address=base.ip_address,
                                  request_id=base.request_id, channel="api"))
         return access.user
-
-
-def _checksum(token: str) -> str:
-    import hashlib
-
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _field_name(loc: list) -> str:
@@ -89,8 +113,110 @@ _PYDANTIC_ZH = {
 }
 
 
+def _nul_fields(request: HttpRequest) -> list[str]:
+    """Inputs holding a NUL character, which PostgreSQL text columns cannot store (a
+    ``DataError`` and a 500 otherwise; SQLite accepts them)."""
+    found = []
+    if "\x00" in request.path:
+        found.append("path")
+    sources = [request.GET]
+    if request.method not in ("GET", "HEAD") and request.content_type in (
+            "multipart/form-data", "application/x-www-form-urlencoded"):
+        sources.append(request.POST)
+        found += [f"{name}.name" for name, files in request.FILES.lists()
+                  if any("\x00" in (f.name or "") for f in files)]
+    for source in sources:
+        found += [key or "query" for key, values in source.lists()
+                  if "\x00" in key or any("\x00" in v for v in values)]
+    if request.content_type == "application/json" and b"\\u0000" in request.body:
+        def walk(value, path):
+            if isinstance(value, str) and "\x00" in value:
+                found.append(".".join(path) or "body")
+            elif isinstance(value, dict):
+                for key, item in value.items():
+                    walk(key, path) if "\x00" in key else walk(item, [*path, key])
+            elif isinstance(value, list):
+                for i, item in enumerate(value):
+                    walk(item, [*path, str(i)])
+
+        try:
+            walk(json.loads(request.body), [])
+        except ValueError:
+            found.append("body")
+    return found
+
+
+def handles_nul(view_func):
+    """Mark an endpoint whose selectors strip NUL from user text themselves (codes search):
+    the API-wide NUL guard then lets its requests through."""
+    view_func.phis_handles_nul = True
+    return view_func
+
+
+def _reject_nul(view_func):
+    """Applied to every operation after authentication and parsing, before the view."""
+    if getattr(view_func, "phis_handles_nul", False):
+        return view_func
+
+    @functools.wraps(view_func)
+    def wrapper(request, *args, **kwargs):
+        fields = _nul_fields(request)
+        if fields:
+            raise ValidationFailed([FieldError(f, "null_character", "不能包含空字符(NUL)",
+                                               "Must not contain NUL characters")
+                                    for f in dict.fromkeys(fields)])
+        return view_func(request, *args, **kwargs)
+
+    return wrapper
+
+
+_HTTP_ZH = {400: "请求无效", 401: "请先登录", 403: "没有执行此操作的权限",
+            404: "记录不存在或无权查看", 405: "不支持此请求方法", 413: "请求内容过大",
+            415: "不支持的请求格式", 429: "请求过于频繁，请稍后再试"}
+
+
+def _error_body(status: int, code: str, message_en: str, message: str = "") -> dict:
+    return {"code": code, "message": message or _HTTP_ZH.get(status, "请求无效"),
+            "message_en": message_en, "errors": []}
+
+
+def _json_not_allowed(view):
+    """Ninja answers an unsupported method with a bare text 405; give it the error shape."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        if isinstance(response, HttpResponseNotAllowed):
+            allowed = response["Allow"]
+            response = JsonResponse(_error_body(405, "method_not_allowed",
+                                                f"Method not allowed (allowed: {allowed})"),
+                                    status=405)
+            response["Allow"] = allowed
+        return response
+
+    return wrapper
+
+
+@csrf_exempt
+def _api_not_found(request, *args, **kwargs):
+    return JsonResponse(_error_body(404, "not_found", "No such API endpoint", "接口不存在"),
+                        status=404)
+
+
+class PhisNinjaAPI(NinjaAPI):
+    """Unknown paths under /api/ and unsupported methods answer in the error shape too."""
+
+    def _get_urls(self):
+        urls = super()._get_urls()
+        for pattern in urls:
+            if isinstance(pattern, URLPattern) and not asyncio.iscoroutinefunction(
+                    pattern.callback):
+                pattern.callback = _json_not_allowed(pattern.callback)
+        return [*urls, re_path(r"^.*$", _api_not_found, name="not-found")]
+
+
 def build_api() -> NinjaAPI:
-    api = NinjaAPI(
+    api = PhisNinjaAPI(
         title="PHIS 东营市公共卫生信息系统 API",
         version="1",
         description=("Errors: 4xx JSON `{code, message, message_en, errors[]}`. "
@@ -99,6 +225,7 @@ def build_api() -> NinjaAPI:
         urls_namespace="api",
         docs_url="/docs",
     )
+    api.add_decorator(_reject_nul, mode="operation")
 
     @api.exception_handler(ApplicationError)
     def application_error(request, exc: ApplicationError):
@@ -128,9 +255,8 @@ def build_api() -> NinjaAPI:
 
     @api.exception_handler(HttpError)
     def http_error(request, exc: HttpError):
-        return api.create_response(request, {
-            "code": "http_error", "message": str(exc), "message_en": str(exc), "errors": []},
-            status=exc.status_code)
+        return api.create_response(request, _error_body(exc.status_code, "http_error", str(exc)),
+                                   status=exc.status_code)
 
     return api
 

@@ -25,7 +25,7 @@ from phis.apps.esign.schemas import (
     VerifyRecordIn,
 )
 from phis.core.api import requires
-from phis.core.exceptions import FieldError, ValidationFailed
+from phis.core.exceptions import ApplicationError, FieldError, ValidationFailed
 
 _ROUTES: list[tuple[str, str, object, dict]] = []
 
@@ -256,10 +256,15 @@ def verify_detached_api(request, file: File[UploadedFile], signature: File[Uploa
 @requires(EsignPerm.SIGN)
 def tsa_api(request: HttpRequest):
     if request.content_type != "application/timestamp-query":
-        return HttpResponse(status=415)
+        raise ApplicationError(code="unsupported_media_type",
+                               message="请求格式应为application/timestamp-query",
+                               message_en="Content-Type must be application/timestamp-query",
+                               status=415)
     body = request.body
     if len(body) > 10_000:
-        return HttpResponse(status=413)
+        raise ApplicationError(code="too_large", message="时间戳请求过大(上限10KB)",
+                               message_en="Time-stamp query too large (10 KB maximum)",
+                               status=413)
     return HttpResponse(services.tsa_reply(body), content_type="application/timestamp-reply")
 
 

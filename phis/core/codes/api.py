@@ -4,7 +4,7 @@ from ninja import Query, Router, Schema
 from pydantic import Field
 
 from phis.core.accounts.permissions import CorePerm
-from phis.core.api import requires
+from phis.core.api import handles_nul, requires
 from phis.core.codes.schemas import CodeSystemOut, ConceptDetailOut, ConceptOut
 from phis.core.codes.selectors import (
     MAX_LIMIT,
@@ -45,6 +45,7 @@ def code_system_list_api(request):
 
 @router.get("/{system}/concepts", response=list[ConceptOut],
             summary="Search concepts (autocomplete)")
+@handles_nul  # selectors._clean() strips NUL from system, q, parent and code
 @requires(CorePerm.VIEW_CODES)
 def concept_search_api(request, system: str, filters: Query[ConceptQuery]):
     found = concept_search(system=system, text=filters.q, limit=filters.limit,
@@ -53,6 +54,7 @@ def concept_search_api(request, system: str, filters: Query[ConceptQuery]):
 
 
 @router.get("/{system}/concepts/{code}", response=ConceptDetailOut, summary="One concept")
+@handles_nul  # selectors._clean() strips NUL from system, q, parent and code
 @requires(CorePerm.VIEW_CODES)
 def concept_detail_api(request, system: str, code: str):
     concept = concept_get(system=system, code=code)
