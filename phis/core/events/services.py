@@ -22,6 +22,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from phis.core.events.dispatch import run_inline_or_enqueue, schedule_once_after_commit
 from phis.core.events.models import HandlerDelivery, OutboxEvent
 from phis.core.events.registry import (  # re-exported: modules import them from here
     handler_register,
@@ -69,16 +70,8 @@ def event_emit(*, topic: str, payload: dict | None = None, aggregate_type: str =
     event = OutboxEvent.objects.create(
         topic=topic, payload=clean, aggregate_type=aggregate_type,
         aggregate_id="" if aggregate_id in (None, "") else str(aggregate_id))
-    _schedule_after_commit()
+    schedule_once_after_commit(_after_commit)
     return event
-
-
-def _schedule_after_commit() -> None:
-    conn = transaction.get_connection()
-    # One callback per transaction is enough however many events it emits.
-    if conn.in_atomic_block and any(entry[1] is _after_commit for entry in conn.run_on_commit):
-        return
-    transaction.on_commit(_after_commit)
 
 
 _local = threading.local()
@@ -87,21 +80,10 @@ _local = threading.local()
 def _after_commit() -> None:
     if not _setting("PHIS_EVENTS_DRAIN_ON_COMMIT", True):
         return  # delivery is left to the periodic drain (and to tests that drain by hand)
-    if settings.PHIS_TASKS_IN_PROCESS:
-        if getattr(_local, "draining", False):
-            return  # the drain running in this thread picks the new event up
-        try:
-            outbox_drain(limit=_setting("PHIS_EVENTS_INLINE_LIMIT", 200))
-        except Exception:  # the write has committed; the periodic drain will retry
-            log.exception("in-process outbox drain failed")
-        return
-    try:
-        from celery import current_app
-
-        current_app.send_task(DRAIN_TASK)
-    except Exception:  # broker down: beat drains every 5 s anyway
-        log.warning("could not enqueue %s; the periodic drain will deliver", DRAIN_TASK,
-                    exc_info=True)
+    if settings.PHIS_TASKS_IN_PROCESS and getattr(_local, "draining", False):
+        return  # the drain running in this thread picks the new event up
+    run_inline_or_enqueue(inline=lambda: outbox_drain(
+        limit=_setting("PHIS_EVENTS_INLINE_LIMIT", 200)), task_name=DRAIN_TASK)
 
 
 # --- drain ----------------------------------------------------------------------------------

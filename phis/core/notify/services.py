@@ -16,6 +16,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.utils import timezone
 
+from phis.core.events.dispatch import run_inline_or_enqueue, schedule_once_after_commit
 from phis.core.exceptions import FieldError, ValidationFailed
 from phis.core.notify import backends
 from phis.core.notify.models import (
@@ -116,7 +117,7 @@ def notification_send(*, recipients: Iterable[Any], title: str, body: str = "",
             deliveries.append(d)
     Delivery.objects.bulk_create(deliveries)
     if any(d.status == DeliveryStatus.PENDING for d in deliveries):
-        _schedule_after_commit()
+        schedule_once_after_commit(_after_commit)
     return notifications
 
 
@@ -132,33 +133,15 @@ def delivery_enqueue(*, channel: str, address: str, text: str, subject: str = ""
                                            "An address is required")])
     d = Delivery.objects.create(channel=channel, address=address.strip(), subject=subject,
                                 text=text)
-    _schedule_after_commit()
+    schedule_once_after_commit(_after_commit)
     return d
-
-
-def _schedule_after_commit() -> None:
-    conn = transaction.get_connection()
-    if conn.in_atomic_block and any(e[1] is _after_commit for e in conn.run_on_commit):
-        return
-    transaction.on_commit(_after_commit)
 
 
 def _after_commit() -> None:
     if not _setting("PHIS_NOTIFY_SEND_ON_COMMIT", True):
         return
-    if settings.PHIS_TASKS_IN_PROCESS:
-        try:
-            deliveries_send(limit=_setting("PHIS_NOTIFY_INLINE_LIMIT", 100))
-        except Exception:
-            log.exception("in-process notification delivery failed")
-        return
-    try:
-        from celery import current_app
-
-        current_app.send_task(SEND_TASK)
-    except Exception:
-        log.warning("could not enqueue %s; the periodic task will send", SEND_TASK,
-                    exc_info=True)
+    run_inline_or_enqueue(inline=lambda: deliveries_send(
+        limit=_setting("PHIS_NOTIFY_INLINE_LIMIT", 100)), task_name=SEND_TASK)
 
 
 # --- deliver ------------------------------------------------------------------------------
