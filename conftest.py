@@ -95,3 +95,15 @@ def api_client(client):
             return self.c.put(f"/api{path}", data or {}, content_type="application/json")
 
     return Api(client)
+
+
+@pytest.fixture(autouse=True)
+def _default_language_after_each_test():
+    """A page requested in English leaves English active in the thread (LocaleMiddleware
+    activates, nothing deactivates); the next test of the same worker must start in the
+    platform's default language again."""
+    yield
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)

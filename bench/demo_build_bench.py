@@ -82,16 +82,21 @@ def one_run(backend: str, persons: int, *, profile: bool, keep: bool) -> dict:
     load_before = loadavg()
     log(f"{backend} {persons}: $ {' '.join(cmd)}   (load {load_before})")
     t0, c0 = time.monotonic(), os.times()
-    done = subprocess.run(cmd, env=env, cwd=ROOT, check=True, capture_output=True, text=True)
+    done = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
+    if done.returncode:
+        log(f"{backend} {persons}: the command failed:\n{done.stderr[-3000:]}")
+        done.check_returncode()
     wall = time.monotonic() - t0
     c1 = os.times()
     cpu = (c1.children_user - c0.children_user) + (c1.children_system - c0.children_system)
     reported = re.search(r"Demo city ready in ([\d.]+) s", done.stdout)
+    steps = re.search(r"^step times: (.+)$", done.stdout, re.MULTILINE)
     row = {
         "backend": backend, "persons": persons, "wall_s": round(wall, 1),
         "reported_s": float(reported.group(1)) if reported else None,
         "persons_per_s": round(persons / wall), "cpu_s": round(cpu, 1),
         "load_before": load_before, "load_after": loadavg(),
+        "steps": steps.group(1) if steps else "",
     }
     if (backend, persons) == TARGET[:2]:
         row["target_s"] = TARGET[2]
@@ -127,6 +132,9 @@ def markdown(report: dict) -> str:
         lines.append(f"| {r['backend']} | {r['persons']:,} | {r['wall_s']} | {r['reported_s']} "
                      f"| {r['persons_per_s']:,} | {r['cpu_s']} | {target} | {met} | "
                      f"{r['load_before']} → {r['load_after']} |")
+    lines += ["", "Steps (wall, as the command logs them):", ""]
+    lines += [f"- {r['backend']} {r['persons']:,}: {r['steps']}" for r in report["runs"]
+              if r.get("steps")]
     return "\n".join(lines) + "\n"
 
 

@@ -75,6 +75,11 @@ if [ $QUICK = 1 ]; then
   bench person_lookup bench/person_lookup_bench.py --persons 20000 --queries 200 \
                         --pg-db phis_bench_quick --drop --json "$OUT/person_lookup.json" --markdown "$OUT/person_lookup.md"
   bench demo_build    bench/demo_build_bench.py --quick --json "$OUT/demo_build.json"
+  bench card_ingest   bench/notifiable_ingest_bench.py --cards 1000 --backends postgresql \
+                        --json "$OUT/card_ingest.json" --markdown "$OUT/card_ingest.md"
+  bench signals       bench/signals_bench.py --quick --markdown "$OUT/signals.md"
+  bench epi           bench/epi_bench.py --years 1 --persons 20000 --queries 40 \
+                        --pg-db phis_bench_epi_quick --drop --markdown "$OUT/epi.md"
 else
   D=$([ $DOCS = 1 ] && echo docs/benchmarks || echo "$OUT")
   bench detection     bench/detection_bench.py $([ $DOCS = 1 ] && echo --write)
@@ -86,6 +91,10 @@ else
                         --json "$OUT/person_lookup.json" --markdown "$D/person_lookup.md"
   bench demo_build    bench/demo_build_bench.py \
                         --json "$OUT/demo_build.json" --markdown "$D/demo_build.md"
+  bench card_ingest   bench/notifiable_ingest_bench.py \
+                        --json "$OUT/card_ingest.json" --markdown "$D/card_ingest.md"
+  bench signals       bench/signals_bench.py --markdown "$D/signals.md"
+  bench epi           bench/epi_bench.py --markdown "$D/epi.md"
 fi
 
 echo "results in $OUT" | tee -a "$SUMMARY"

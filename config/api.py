@@ -14,6 +14,12 @@ ROUTERS = [
     ("/workflow", "phis.core.workflow.api"),
     ("/notifications", "phis.core.notify.api"),
     ("/esign", "phis.apps.esign.api"),
+    ("/notifiable", "phis.apps.notifiable.api"),
+    ("/signals", "phis.apps.signals.api"),
+    ("/outbreaks", "phis.apps.outbreaks.api"),
+    ("/epi", "phis.apps.epi.api"),
+    ("/directreport", "phis.apps.directreport.api"),
+    ("/keydiseases", "phis.apps.keydiseases.api"),
 ]
 
 

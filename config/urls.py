@@ -12,5 +12,11 @@ urlpatterns = [
     path("persons/", include("phis.core.people.urls")),
     path("audit/", include("phis.core.audit.urls")),
     path("esign/", include("phis.apps.esign.urls")),
+    path("signals/", include("phis.apps.signals.urls")),
+    path("notifiable/", include("phis.apps.notifiable.urls")),
+    path("outbreaks/", include("phis.apps.outbreaks.urls")),
+    path("epi/", include("phis.apps.epi.urls")),
+    path("directreport/", include("phis.apps.directreport.urls")),
+    path("keydiseases/", include("phis.apps.keydiseases.urls")),
     path("", include("phis.core.ui.urls")),
 ]

@@ -21,3 +21,6 @@ LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 # phis/core/audit/tests install it where they test it.
 PHIS_AUDIT_DB_GUARD = False
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
+# Demo builds in tests leave out the five-year card history (tests of the history generator
+# call it directly with a small city).
+PHIS_DEMO_HISTORY_YEARS = 0

@@ -34,6 +34,7 @@ from typing import Any
 from phis.cli._series_io import (
     ParamError,
     SeriesFormatError,
+    atomic_output,
     parse_bool,
     parse_params,
     read_series_csv,
@@ -320,7 +321,8 @@ def main(argv: list[str] | None = None) -> int:
                 if len(result) else None,
             }
             text = json.dumps(meta, indent=2, default=str, ensure_ascii=False)
-            _write_text_atomic(args.metadata, text + "\n")
+            with atomic_output(args.metadata) as handle:
+                handle.write(text + "\n")
     except OSError as exc:
         print(f"phis detect: error: cannot write output: {exc}", file=sys.stderr)
         return 1
@@ -328,24 +330,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"phis detect: {args.method}: {len(result)} periods evaluated, "
               f"{int(result.alarm.sum())} alarms -> {args.output}", file=sys.stderr)
     return 0
-
-
-def _write_text_atomic(path: str, text: str) -> None:
-    import os
-    import tempfile
-    from pathlib import Path
-
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
-                               dir=target.parent if str(target.parent) else ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 if __name__ == "__main__":

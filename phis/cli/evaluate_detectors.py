@@ -15,7 +15,7 @@ import argparse
 import json
 import sys
 
-from phis.cli._series_io import write_csv_atomic
+from phis.cli._series_io import atomic_output, write_csv_atomic
 
 __all__ = ["main"]
 
@@ -81,9 +81,8 @@ def main(argv: list[str] | None = None) -> int:
             meta = {"algorithm": report.algorithm, "version": report.version,
                     "parameters": dict(report.parameters)}
             write_csv_meta = json.dumps(meta, indent=2, default=list) + "\n"
-            from phis.cli.detect import _write_text_atomic
-
-            _write_text_atomic(args.metadata, write_csv_meta)
+            with atomic_output(args.metadata) as handle:
+                handle.write(write_csv_meta)
     except OSError as exc:
         print(f"phis evaluate-detectors: error: cannot write output: {exc}", file=sys.stderr)
         return 1

@@ -19,16 +19,11 @@ No database, no Django.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import csv
 import datetime as dt
 import json
 import math
-import os
 import sys
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -39,7 +34,16 @@ from phis.algorithms.scan import (
     poisson_space_time_scan,
     space_time_permutation_scan,
 )
-from phis.cli._series_io import SeriesFormatError
+from phis.cli._series_io import (
+    SeriesFormatError,
+    csv_cell,
+    csv_columns,
+    csv_date,
+    csv_number,
+    data_rows,
+    read_csv_rows,
+    write_text_atomic,
+)
 
 
 @dataclass(frozen=True)
@@ -50,58 +54,8 @@ class Centroids:
     population: np.ndarray | None
 
 
-def _read_rows(path: str) -> list[list[str]]:
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            return list(csv.reader(handle))
-    except OSError as exc:
-        raise SeriesFormatError(f"cannot read file: {exc.strerror}", path=path) from exc
-    except (csv.Error, UnicodeDecodeError) as exc:
-        raise SeriesFormatError(f"not a readable UTF-8 CSV file: {exc}", path=path) from exc
-
-
-def _header(path: str, rows: list[list[str]], required: tuple[str, ...]) -> dict[str, int]:
-    if not rows or not any(c.strip() for c in rows[0]):
-        raise SeriesFormatError(
-            f"empty file: expected a header '{','.join(required)}'", path=path, line=1
-        )
-    pos: dict[str, int] = {}
-    for i, name in enumerate(c.strip().lower() for c in rows[0]):
-        if name in pos and name:
-            raise SeriesFormatError(
-                f"column {name!r} appears twice in the header",
-                path=path,
-                line=1,
-                column=i + 1,
-                column_name=name,
-            )
-        pos[name] = i
-    for name in required:
-        if name not in pos:
-            raise SeriesFormatError(
-                f"header must contain the column {name!r} (found: {', '.join(rows[0])})",
-                path=path,
-                line=1,
-            )
-    return pos
-
-
-def _cell(path: str, row: list[str], pos: dict[str, int], name: str, line: int) -> str:
-    i = pos[name]
-    if i >= len(row) or not row[i].strip():
-        raise SeriesFormatError(
-            f"missing value for {name!r}", path=path, line=line, column=i + 1, column_name=name
-        )
-    return row[i].strip()
-
-
-def _number(path: str, text: str, name: str, line: int, col: int) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise SeriesFormatError(
-            f"{text!r} is not a number", path=path, line=line, column=col, column_name=name
-        ) from None
+def _finite(path: str, text: str, name: str, line: int, col: int) -> float:
+    value = csv_number(path, text, line=line, column=col, column_name=name)
     if not math.isfinite(value):
         raise SeriesFormatError(
             f"{text!r} is not a finite number", path=path, line=line, column=col, column_name=name
@@ -110,19 +64,17 @@ def _number(path: str, text: str, name: str, line: int, col: int) -> float:
 
 
 def read_centroids(path: str, *, need_population: bool) -> Centroids:
-    rows = _read_rows(path)
+    rows = read_csv_rows(path)
     required = ("location", "lat", "lon") + (("population",) if need_population else ())
-    pos = _header(path, rows, required)
+    pos = csv_columns(path, rows, required)
     has_pop = "population" in pos
     codes: list[str] = []
     lat: list[float] = []
     lon: list[float] = []
     pop: list[float] = []
     seen: dict[str, int] = {}
-    for line, row in enumerate(rows[1:], start=2):
-        if not any(c.strip() for c in row):
-            continue
-        code = _cell(path, row, pos, "location", line)
+    for line, row in data_rows(rows):
+        code = csv_cell(path, row, pos, "location", line)
         if code in seen:
             raise SeriesFormatError(
                 f"duplicate location {code!r} (first on line {seen[code]})",
@@ -132,8 +84,8 @@ def read_centroids(path: str, *, need_population: bool) -> Centroids:
                 column_name="location",
             )
         seen[code] = line
-        la = _number(path, _cell(path, row, pos, "lat", line), "lat", line, pos["lat"] + 1)
-        lo = _number(path, _cell(path, row, pos, "lon", line), "lon", line, pos["lon"] + 1)
+        la = _finite(path, csv_cell(path, row, pos, "lat", line), "lat", line, pos["lat"] + 1)
+        lo = _finite(path, csv_cell(path, row, pos, "lon", line), "lon", line, pos["lon"] + 1)
         if abs(la) > 90:
             raise SeriesFormatError(
                 f"latitude {la} outside -90..90",
@@ -152,8 +104,8 @@ def read_centroids(path: str, *, need_population: bool) -> Centroids:
             )
         p = math.nan
         if has_pop:
-            text = _cell(path, row, pos, "population", line)
-            p = _number(path, text, "population", line, pos["population"] + 1)
+            text = csv_cell(path, row, pos, "population", line)
+            p = _finite(path, text, "population", line, pos["population"] + 1)
             if p <= 0:
                 raise SeriesFormatError(
                     f"population must be positive, got {text!r}",
@@ -179,26 +131,15 @@ def read_cases(
     end: dt.date | None,
 ) -> tuple[np.ndarray, dt.date, int]:
     """→ (locations × days) counts, first day, number of days."""
-    rows = _read_rows(path)
-    pos = _header(path, rows, ("date", "location", "count"))
+    rows = read_csv_rows(path)
+    pos = csv_columns(path, rows, ("date", "location", "count"))
     index = {code: i for i, code in enumerate(centroids.codes)}
     seen: dict[tuple[dt.date, str], int] = {}
     records: list[tuple[dt.date, int, int]] = []
-    for line, row in enumerate(rows[1:], start=2):
-        if not any(c.strip() for c in row):
-            continue
-        text = _cell(path, row, pos, "date", line)
-        try:
-            day = dt.date.fromisoformat(text)
-        except ValueError:
-            raise SeriesFormatError(
-                f"{text!r} is not a date (expected YYYY-MM-DD)",
-                path=path,
-                line=line,
-                column=pos["date"] + 1,
-                column_name="date",
-            ) from None
-        code = _cell(path, row, pos, "location", line)
+    for line, row in data_rows(rows):
+        day = csv_date(path, csv_cell(path, row, pos, "date", line), line=line,
+                       column=pos["date"] + 1)
+        code = csv_cell(path, row, pos, "location", line)
         if code not in index:
             raise SeriesFormatError(
                 f"unknown location {code!r}: not in the centroids file",
@@ -207,8 +148,8 @@ def read_cases(
                 column=pos["location"] + 1,
                 column_name="location",
             )
-        text = _cell(path, row, pos, "count", line)
-        value = _number(path, text, "count", line, pos["count"] + 1)
+        text = csv_cell(path, row, pos, "count", line)
+        value = _finite(path, text, "count", line, pos["count"] + 1)
         if value < 0 or value != int(value):
             raise SeriesFormatError(
                 f"count must be a non-negative whole number, got {text!r}",
@@ -285,23 +226,7 @@ def result_to_json(
 
 
 def write_json_atomic(path: str, payload: dict[str, Any]) -> None:
-    text = json.dumps(payload, ensure_ascii=False, indent=2) + "\n"
-    if path == "-":
-        sys.stdout.write(text)
-        return
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    write_text_atomic(path, json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
 
 
 def _date_arg(text: str) -> dt.date:

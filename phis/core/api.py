@@ -12,6 +12,8 @@ import hashlib
 import json
 import logging
 
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db import DataError
 from django.http import Http404, HttpRequest, HttpResponseNotAllowed, JsonResponse
 from django.urls import URLPattern, re_path
 from django.views.decorators.csrf import csrf_exempt
@@ -252,6 +254,30 @@ def build_api() -> NinjaAPI:
         return api.create_response(request, {
             "code": "not_found", "message": "记录不存在或无权查看",
             "message_en": "Not found or outside your scope", "errors": []}, status=404)
+
+    # An id or number beyond the database's integer range (SQLite raises OverflowError,
+    # PostgreSQL a DataError) is bad input, whichever endpoint and field carried it.
+    @api.exception_handler(OverflowError)
+    @api.exception_handler(DataError)
+    def out_of_range(request, exc):
+        return api.create_response(request, {
+            "code": "out_of_range", "message": "数值超出允许范围",
+            "message_en": "A number is outside the allowed range", "errors": []}, status=422)
+
+    # Django refuses some requests before any endpoint runs (more than
+    # DATA_UPLOAD_MAX_NUMBER_FIELDS parameters, a body over the size limit): still the JSON
+    # error shape, not its HTML 400 page.
+    @api.exception_handler(SuspiciousOperation)
+    def suspicious(request, exc):
+        too_big = isinstance(exc, RequestDataTooBig)
+        return api.create_response(request, {
+            "code": "request_too_large" if too_big else "bad_request",
+            "message": "请求过大" if too_big else "请求参数过多或请求无效",
+            "message_en": "The request is too large" if too_big
+            else "Too many parameters or an invalid request",
+            "errors": [] if too_big else [{
+                "field": "query", "code": "too_many_fields", "message": "请求参数过多",
+                "message_en": "Too many parameters"}]}, status=413 if too_big else 400)
 
     @api.exception_handler(HttpError)
     def http_error(request, exc: HttpError):

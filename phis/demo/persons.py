@@ -1,17 +1,21 @@
 """The demo person registry: synthetic residents (phis.algorithms.synthpop) stored through the
 same normalisation, encryption and blind-index rules as every registered person, in bulk.
 
-Rows are prepared (generation, encryption, blind indexes, pinyin) in worker processes and
-inserted by this process with executemany: the ORM's per-object cost and one core's crypto
-throughput were the limits for the issue's "200,000 persons in under a minute".
+Rows are prepared (generation, encryption, blind indexes, pinyin) in worker processes and,
+for a share of the batches, in this process, which inserts them with executemany: the ORM's
+per-object cost and one core's crypto throughput were the limits for the issue's "200,000
+persons in under a minute". An empty SQLite registry is loaded in one transaction with its
+indexes built at the end (docs/benchmarks/demo_build.md).
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -21,12 +25,12 @@ from django.utils import timezone
 from pypinyin.constants import PHRASES_DICT
 
 from phis.algorithms.synthpop import generate_persons
-from phis.core.crypto.fields import encrypt_text
+from phis.core.crypto.fields import field_provider
 from phis.core.crypto.masking import mask_id_number, mask_phone
 from phis.core.orgunits.models import Level, OrgUnit
 from phis.core.orgunits.services import _city_config
 from phis.core.people.identifiers import id_index, name_pinyin, phone_index
-from phis.core.people.models import IdType, Person
+from phis.core.people.models import IdType, Person, PersonIdentifier
 
 BATCH = 5000
 PARALLEL_FROM = 20_000  # below this a pool costs more than it saves
@@ -61,6 +65,7 @@ class _Plan:
     spec: list[tuple[str, str, str, float]]            # townships for the generator
     communities: dict[str, list[int]]                  # township code -> community ids
     township_ids: dict[str, int]
+    county_of: dict[int, str]                          # unit id -> Person.address_county
 
 
 def _plan(seed: int) -> _Plan:
@@ -73,10 +78,17 @@ def _plan(seed: int) -> _Plan:
     spec = [(t.code, t.name, host.get(t.parent.code, t.parent.code), float(t.population or 1))
             for t in townships]
     communities: dict[str, list[int]] = {}
+    unit_paths = {t.id: t.path for t in townships}
     for cid, path in OrgUnit.objects.filter(level=Level.COMMUNITY).order_by("code") \
             .values_list("id", "path"):
         communities.setdefault(path.split("/")[-3], []).append(cid)
-    return _Plan(seed, spec, communities, {t.code: t.id for t in townships})
+        unit_paths[cid] = path
+    # The same value person_create stores (selectors.person_address_county), for every unit
+    # a demo resident can live in.
+    counties = list(OrgUnit.objects.filter(level=Level.COUNTY).values_list("path", "code"))
+    county_of = {uid: next((code for cpath, code in counties if path.startswith(cpath)), "")
+                 for uid, path in unit_paths.items()}
+    return _Plan(seed, spec, communities, {t.code: t.id for t in townships}, county_of)
 
 
 def _prepare(plan: _Plan, batch_no: int, size: int, first_id: int):
@@ -86,6 +98,11 @@ def _prepare(plan: _Plan, batch_no: int, size: int, first_id: int):
     rng = np.random.default_rng([plan.seed, batch_no])
     now = timezone.now()
     rid = IdType.RESIDENT_ID
+    provider = field_provider()  # encrypt_text's provider, built once per batch, not per value
+
+    def encrypt(text: str, purpose: str) -> bytes:  # = encrypt_text(text, purpose=purpose)
+        return provider.encrypt(text.encode(), associated_data=purpose.encode())
+
     person_rows, ident_rows = [], []
     for i in range(size):
         pk = first_id + i
@@ -98,10 +115,11 @@ def _prepare(plan: _Plan, batch_no: int, size: int, first_id: int):
         person_rows.append((
             pk, now, now, name, _pinyin(name), int(chunk.sex[i]), chunk.birth_date[i].item(),
             "", "CHN", masked,
-            encrypt_text(phone, purpose="person.phone") if phone else None,
+            encrypt(phone, "person.phone") if phone else None,
             phone_index(phone) if phone else "", mask_phone(phone), unit_id,
-            encrypt_text(str(chunk.address[i]), purpose="person.address"), "active"))
-        ident_rows.append((pk, rid, encrypt_text(number, purpose=f"person.id.{rid}"),
+            plan.county_of[unit_id],
+            encrypt(str(chunk.address[i]), "person.address"), "active"))
+        ident_rows.append((pk, rid, encrypt(number, f"person.id.{rid}"),
                            id_index(rid, number), masked, True, "demo", now))
     return person_rows, ident_rows
 
@@ -128,28 +146,87 @@ def persons_build(*, count: int, seed: int = 20200428,
     batches = [(n, min(BATCH, count - lo), start + lo)
                for n, lo in enumerate(range(0, count, BATCH))]
     workers = workers or min(4, os.cpu_count() or 1)
-    stored = 0
+    # An empty SQLite registry is loaded in one transaction with its secondary indexes
+    # built at the end (see _sqlite_fresh_load); a registry that holds persons gets them
+    # batch by batch, its indexes kept up as usual.
+    fresh = (connection.vendor == "sqlite" and start == 1
+             and not PersonIdentifier.objects.exists())
     in_memory = "memory" in str(connection.settings_dict["NAME"])  # tests' SQLite
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA cache_size")
+            cache_size = cursor.fetchone()[0]
+    pool = None
     if count >= PARALLEL_FROM and workers > 1 and not in_memory:
         connections.close_all()  # children must not share the parent's database sockets
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init,
-                                 initargs=(plan,)) as pool:
-            for rows in pool.map(_worker_prepare, batches):
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                                   initializer=_worker_init, initargs=(plan,))
+        prepared = _prepared_in_parallel(pool, plan, batches, workers)
+    else:
+        prepared = (_prepare(plan, *batch) for batch in batches)
+    stored = 0
+    try:
+        with _sqlite_fresh_load() if fresh else nullcontext():
+            for rows in prepared:
                 stored += _insert(*rows)
                 if progress:
                     progress(len(rows[0]))
-    else:
-        for batch in batches:
-            rows = _prepare(plan, *batch)
-            stored += _insert(*rows)
-            if progress:
-                progress(len(rows[0]))
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     _reset_sequences()
     if connection.vendor == "sqlite":
-        with connection.cursor() as cursor:
-            cursor.execute("PRAGMA cache_size=-2000")  # SQLite's default again
+        with connection.cursor() as cursor:  # the connection's own size again
+            cursor.execute(f"PRAGMA cache_size={int(cache_size)}")
     return stored
+
+
+def _prepared_in_parallel(pool: ProcessPoolExecutor, plan: _Plan, batches: list, workers: int):
+    """The batches' rows in order, prepared by the pool's workers and, for one batch in
+    ``workers + 1``, by this process itself: inserting is now the smaller share (an empty
+    SQLite registry is loaded without index upkeep), so this process would otherwise
+    mostly wait for the workers. A bounded window of batches is queued ahead, so finished
+    rows do not pile up in memory."""
+    own = workers + 1
+    ahead: deque = deque()
+    queued = 0
+
+    def top_up():
+        nonlocal queued
+        while queued < len(batches) and len(ahead) < 2 * workers + 2:
+            if queued % own == own - 1:
+                ahead.append(None)  # prepared here when its turn comes
+            else:
+                ahead.append(pool.submit(_worker_prepare, batches[queued]))
+            queued += 1
+
+    for batch in batches:
+        top_up()
+        future = ahead.popleft()
+        yield _prepare(plan, *batch) if future is None else future.result()
+
+
+@contextmanager
+def _sqlite_fresh_load():
+    """Load an empty SQLite registry in one transaction, the secondary indexes of the person
+    and identifier tables dropped first and built again from their own stored SQL at the
+    end: 100,000 persons took 2.8 CPU-s to insert, index builds included, instead of 5.1
+    batch by batch (docs/benchmarks/demo_build.md), and there is no WAL checkpoint after
+    every batch rewriting the index pages that the random keys (names, pinyin, phone and ID
+    hashes) touch all over. DDL is transactional in SQLite: a failed
+    or interrupted load leaves the empty tables with all their indexes."""
+    tables = ("people_person", "people_personidentifier")
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_LOAD_CACHE_KIB}")
+        cursor.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+            "AND tbl_name IN (%s, %s) ORDER BY name", tables)
+        indexes = cursor.fetchall()
+        for name, _sql in indexes:
+            cursor.execute(f'DROP INDEX "{name}"')
+        yield
+        for _name, sql in indexes:
+            cursor.execute(sql)
 
 
 @transaction.atomic
@@ -160,8 +237,9 @@ def _insert(person_rows, ident_rows) -> int:
         cursor.executemany(
             "INSERT INTO people_person (id, created_at, updated_at, name, name_pinyin, sex, "
             "birth_date, ethnicity, nationality, id_masked, phone_encrypted, phone_index, "
-            "phone_masked, address_unit_id, address_text_encrypted, status) VALUES "
-            "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", person_rows)
+            "phone_masked, address_unit_id, address_county, address_text_encrypted, status) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            person_rows)
         cursor.executemany(
             "INSERT INTO people_personidentifier (person_id, id_type, number_encrypted, "
             "number_index, number_masked, is_primary, source, created_at) VALUES "

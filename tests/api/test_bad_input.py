@@ -58,3 +58,19 @@ def test_unparseable_body(api):
 def test_tsa_wrong_media_type(api):
     _error(api.post("/api/esign/tsa", b"x", content_type="text/plain"), 415,
            "unsupported_media_type")
+
+
+@pytest.mark.parametrize("url", [f"/api/persons/{2**70}", f"/api/notifiable/cards/{2**70}"])
+def test_ids_beyond_the_integer_range_are_bad_input_not_a_500(api, url):
+    # SQLite raises OverflowError, PostgreSQL a DataError; either is the caller's mistake.
+    r = api.get(url)
+    assert r.status_code in (404, 422), r.content[:300]
+    if r.status_code == 422:
+        _error(r, 422, "out_of_range")
+
+
+def test_too_many_query_parameters_get_the_json_error_shape(api, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 20
+    query = "&".join(f"status=x{i}" for i in range(50))
+    body = _error(api.get(f"/api/notifiable/cards?{query}"), 400, "bad_request")
+    assert body["errors"][0]["field"] == "query"

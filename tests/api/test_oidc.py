@@ -114,10 +114,9 @@ def test_discovery_document_lists_the_endpoints(client):
     assert doc["userinfo_endpoint"] == f"{base}/userinfo/"
     assert doc["jwks_uri"] == f"{base}/.well-known/jwks.json"
     assert "RS256" in doc["id_token_signing_alg_values_supported"]
-    assert "code" in doc["response_types_supported"]
-    # RFC 9700: no implicit flow (hybrid "code …" types are still listed by the
-    # toolkit's default OIDC_RESPONSE_TYPES_SUPPORTED), S256 PKCE only.
-    assert not {"token", "id_token", "id_token token"} & set(doc["response_types_supported"])
+    # RFC 9700: the authorization-code flow only — no implicit and no hybrid response types
+    # (settings OAUTH2_PROVIDER["OIDC_RESPONSE_TYPES_SUPPORTED"]); S256 PKCE only.
+    assert doc["response_types_supported"] == ["code"]
     assert doc.get("code_challenge_methods_supported", ["S256"]) == ["S256"]
     assert {"openid", "profile"} <= set(doc["scopes_supported"])
     assert {"sub", "name", "preferred_username", "phis_role", "phis_org_code",

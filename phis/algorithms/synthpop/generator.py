@@ -18,6 +18,8 @@ from datetime import date
 
 import numpy as np
 
+from phis.algorithms.identity.resident_id import CHECK_CHARS as ID_CHECK_CHARS
+from phis.algorithms.identity.resident_id import WEIGHTS as ID_CHECK_WEIGHTS
 from phis.algorithms.synthpop.data import (
     AGE_PYRAMID,
     COUNTIES,
@@ -31,8 +33,9 @@ from phis.algorithms.synthpop.data import (
 
 Township = tuple[str, str, str, float]   # (code, name, county code, population weight)
 
-_ID_WEIGHTS = np.array((7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2), dtype=np.int64)
-_CHECK = np.array(list("10X98765432"))
+# GB 11643 MOD 11-2 as defined once in phis.algorithms.identity, applied to whole arrays here
+_ID_WEIGHTS = np.array(ID_CHECK_WEIGHTS, dtype=np.int64)
+_CHECK = np.array(list(ID_CHECK_CHARS))
 
 
 @dataclass(frozen=True, slots=True)

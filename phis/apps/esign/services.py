@@ -35,6 +35,7 @@ from asn1crypto import x509 as asn1_x509
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from phis.apps.esign import keystore
 from phis.apps.esign.crypto import cms as cms_mod
@@ -818,8 +819,10 @@ def pdf_verify(*, pdf: bytes, by=None) -> list[dict]:
 # --- verification ------------------------------------------------------------
 
 CHECK_ORDER = ("digest", "signature", "timestamp", "chain", "validity", "revocation")
-_CHECK_NAMES = {"digest": "摘要", "signature": "签名值", "timestamp": "可信时间戳",
-                "chain": "证书链", "validity": "证书有效期", "revocation": "吊销状态"}
+# The API's "label" stays Chinese; pages translate it (``{{ name|check_label }}``).
+CHECK_LABELS = {"digest": gettext_noop("摘要"), "signature": gettext_noop("签名值"),
+                "timestamp": gettext_noop("可信时间戳"), "chain": gettext_noop("证书链"),
+                "validity": gettext_noop("证书有效期"), "revocation": gettext_noop("吊销状态")}
 
 
 @dataclass
@@ -830,7 +833,7 @@ class Check:
     message_en: str
 
     def as_dict(self) -> dict:
-        return {"name": self.name, "label": _CHECK_NAMES.get(self.name, self.name),
+        return {"name": self.name, "label": CHECK_LABELS.get(self.name, self.name),
                 "ok": self.ok, "message": self.message, "message_en": self.message_en}
 
 

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from phis.apps.esign import selectors, services
@@ -14,7 +15,8 @@ from phis.apps.esign.permissions import EsignPerm
 from phis.core.exceptions import ApplicationError
 from phis.core.ui.decorators import page_requires
 
-MAX_UPLOAD = 50 * 1024 * 1024
+MAX_UPLOAD_MB = 50
+MAX_UPLOAD = MAX_UPLOAD_MB * 1024 * 1024
 
 
 @login_required
@@ -31,7 +33,7 @@ def home(request):
         except ApplicationError as exc:
             error = exc
     return render(request, "esign/home.html", {
-                "certificates": selectors.certificate_list(user_id=request.user.pk),
+        "certificates": selectors.certificate_list(user_id=request.user.pk),
         "signatures": selectors.signature_list(user=request.user, mine=True)[:50],
         "error": error,
     })
@@ -46,9 +48,9 @@ def verify(request):
         upload, sig = request.FILES.get("file"), request.FILES.get("signature")
         cert = request.FILES.get("certificate")
         if not upload or not sig:
-            error = "请上传文件和签名 / Upload the file and its signature"
+            error = _("请上传文件和签名")
         elif upload.size > MAX_UPLOAD:
-            error = "文件过大 / File too large"
+            error = _("文件过大（上限 %(mb)d MB）") % {"mb": MAX_UPLOAD_MB}
         else:
             result = services.verify_detached(content=upload.read(),
                                               signature_value=sig.read(),
@@ -63,7 +65,6 @@ def signature_detail(request, public_id: UUID):
     try:
         sig = selectors.signature_get(user=request.user, public_id=public_id)
     except ApplicationError:
-        return render(request, "esign/not_found.html", {},
-                      status=404)
+        return render(request, "esign/not_found.html", {}, status=404)
     result = services.signature_verify(signature=sig, by=request.user)
     return render(request, "esign/signature.html", {"sig": sig, "result": result})

@@ -13,3 +13,5 @@ class PeopleConfig(AppConfig):
         register_audited(Person, mask=("phone_encrypted", "address_text_encrypted",
                                        "phone_index"))
         register_audited(PersonIdentifier, mask=("number_encrypted", "number_index"))
+        # The MPI's permissions and the core timeline sources of the patient 360 view.
+        from phis.core.people import mpi_rules, timeline_core  # noqa: F401

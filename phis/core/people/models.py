@@ -40,6 +40,9 @@ class PersonStatus(models.TextChoices):
     MERGED = "merged", _("已合并")
 
 
+PATTERN = "varchar_pattern_ops"  # PostgreSQL operator class for LIKE 'prefix%'
+
+
 class Person(TimeStampedModel):
     name = models.CharField(_("姓名"), max_length=64, db_index=True)
     name_pinyin = models.CharField(_("姓名拼音"), max_length=128, blank=True, db_index=True)
@@ -54,6 +57,12 @@ class Person(TimeStampedModel):
     address_unit = models.ForeignKey("orgunits.OrgUnit", verbose_name=_("现住址区划"),
                                      null=True, blank=True, on_delete=models.PROTECT,
                                      related_name="residents")
+    # Code of the county-level division that holds ``address_unit`` ("" without one), kept
+    # beside it by person_create / person_update and the demo loader
+    # (selectors.person_address_county). It lets a county user's name search read one range
+    # of the (county, name) index instead of joining every match to its org unit; the scope
+    # test itself still goes through the org unit's path (bench/person_lookup_bench.py).
+    address_county = models.CharField(max_length=32, blank=True, default="", editable=False)
     address_text_encrypted = models.BinaryField(null=True, editable=False)
     latitude = models.FloatField(null=True, blank=True)
     longitude = models.FloatField(null=True, blank=True)
@@ -66,7 +75,25 @@ class Person(TimeStampedModel):
     class Meta:
         verbose_name = _("人员")
         verbose_name_plural = _("人员")
-        indexes = [models.Index(fields=["name", "birth_date"])]
+        indexes = [
+            models.Index(fields=["name", "birth_date"]),
+            # Name search (selectors._name_search). A county user's prefix search by name or
+            # pinyin is one range of the first two; the third serves city-wide users. The
+            # trailing columns are all a search part reads (status, scope, key, sort), so
+            # it is answered from the index alone, without visiting ~2,000 table rows for
+            # a common name (bench/person_lookup_bench.py). On PostgreSQL the pattern
+            # operator class serves ``LIKE 'x%'`` under any collation (the default class
+            # only under "C"); SQLite ignores ``opclasses``.
+            models.Index(fields=["address_county", "name", "status", "address_unit", "id"],
+                         name="person_county_name_idx",
+                         opclasses=[PATTERN, PATTERN, "", "", ""]),
+            models.Index(fields=["address_county", "name_pinyin", "name", "status",
+                                 "address_unit", "id"],
+                         name="person_county_pinyin_idx",
+                         opclasses=[PATTERN, PATTERN, "", "", "", ""]),
+            models.Index(fields=["name", "status", "address_unit", "id"],
+                         name="person_name_scope_idx", opclasses=[PATTERN, "", "", ""]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} #{self.pk}"
@@ -102,3 +129,8 @@ class PersonFacility(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["person", "org_unit"],
                                                name="person_facility_once")]
+
+
+# The MPI's models (source links, steward review tasks, merge history) live beside the
+# registry in their own module.
+from phis.core.people.mpi_models import *  # noqa: E402,F403

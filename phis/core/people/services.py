@@ -23,7 +23,7 @@ from phis.core.people.identifiers import (
     normalise_phone,
 )
 from phis.core.people.models import IdType, Person, PersonFacility, PersonIdentifier, Sex
-from phis.core.people.selectors import person_get_visible
+from phis.core.people.selectors import person_address_county, person_get_visible
 
 
 @dataclass
@@ -113,6 +113,7 @@ def person_create(*, data: PersonInput, created_by=None, facility: OrgUnit | Non
         birth_date=data.birth_date or (ident.birth_date if ident else None),
         ethnicity=data.ethnicity, nationality=data.nationality or "CHN",
         id_masked=ident.masked if ident else "", address_unit=unit,
+        address_county=person_address_county(unit),
         latitude=data.latitude, longitude=data.longitude, created_by=created_by)
     if phone:
         person.phone_encrypted, person.phone_index, person.phone_masked = encrypted_phone(phone)
@@ -151,6 +152,7 @@ def person_update(*, user, person_id: int, data: PersonInput) -> Person:
     person.ethnicity = data.ethnicity
     person.nationality = data.nationality or "CHN"
     person.address_unit = unit
+    person.address_county = person_address_county(unit)
     person.latitude, person.longitude = data.latitude, data.longitude
     if phone:
         person.phone_encrypted, person.phone_index, person.phone_masked = encrypted_phone(phone)

@@ -24,7 +24,12 @@ def test_demo_city_is_complete_and_deterministic():
     # a user for every role
     assert set(User.objects.values_list("role", flat=True)) >= set(Role.values)
     # persons: valid IDs matching sex and birth date, living in communities
-    assert Person.objects.count() == 1500
+    # the registry, plus the new persons the MPI examples created (their own review items)
+    from phis.core.people.models import PersonLink
+
+    mpi_new = PersonLink.objects.filter(source="demo-his", outcome__in=("created", "review"))
+    assert Person.objects.count() == 1500 + mpi_new.count()
+    assert PersonIdentifier.objects.filter(source="demo").count() == 1500
     for ident in PersonIdentifier.objects.select_related("person")[:200]:
         number = decrypt_text(ident.number_encrypted, purpose="person.id.01")
         # stdnum also checks that the area code existed at birth, which real IDs issued
@@ -45,5 +50,7 @@ def test_demo_city_is_complete_and_deterministic():
 
 def test_demo_if_empty_skips(capsys):
     call_command("demo", persons=10, no_progress=True)
+    before = Person.objects.count()
     call_command("demo", persons=10, no_progress=True, if_empty=True)
-    assert Person.objects.count() == 10
+    assert Person.objects.count() == before
+    assert PersonIdentifier.objects.filter(source="demo").count() == 10

@@ -171,6 +171,35 @@ def test_pages(signer):
     sig_id = _sign(client).json()["id"]
     home = client.get("/esign/")
     assert home.status_code == 200 and "我的证书" in home.content.decode()
+    assert 'data-status="active"' in home.content.decode()
     page = client.get(f"/esign/signatures/{sig_id}/")
-    assert page.status_code == 200 and "VALID" in page.content.decode()
+    body = page.content.decode()
+    assert page.status_code == 200 and 'data-status="valid"' in body
+    assert "证书链" in body and "Certificate chain" not in body  # one language, Chinese
     assert client.get("/esign/verify/").status_code == 200
+
+
+@pytest.mark.urls("config.urls")
+def test_verify_page_reports_the_failed_check_in_the_page_language(signer):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client = client_for(signer)
+    response = client.post("/api/esign/sign/file", {
+        "file": SimpleUploadedFile("a.txt", b"hello"), "pin": PIN})
+    value = bytes(Signature.objects.get(public_id=response.json()["id"]).signature_value)
+
+    def verify_page(content: bytes, **headers) -> str:
+        return client.post("/esign/verify/", {
+            "file": SimpleUploadedFile("a.txt", content),
+            "signature": SimpleUploadedFile("a.sig", value)}, **headers).content.decode()
+
+    assert 'data-status="valid"' in verify_page(b"hello")
+    tampered = verify_page(b"hellO")
+    assert 'data-status="invalid"' in tampered
+    assert "内容已被修改" in tampered and "digest mismatch" not in tampered
+    client.cookies["django_language"] = "en"
+    english = verify_page(b"hellO", HTTP_ACCEPT_LANGUAGE="en")
+    assert 'data-status="invalid"' in english
+    assert "digest mismatch" in english and "内容已被修改" not in english
+    missing = client.post("/esign/verify/", {"file": SimpleUploadedFile("a.txt", b"x")})
+    assert missing.status_code == 200 and 'data-testid="error-summary"' in missing.content.decode()

@@ -42,3 +42,27 @@ def test_run_once_calls_every_scheduled_task(settings):
         out = _run("run", "--once")
     assert "events-drain" in out
     task.assert_called_once_with()
+
+
+def test_embedded_scheduler_runs_crontab_entries_when_due():
+    """`phis events run` honours daily/weekly crontab entries, not only fixed intervals."""
+    from datetime import timedelta
+
+    from celery.schedules import crontab
+    from django.utils import timezone
+
+    from phis.core.events.management.commands.events import _Job
+
+    calls = []
+    daily = crontab(hour=1, minute=30)
+    waited = _Job("daily", lambda: calls.append(1), schedule=daily,
+                  last_run_at=timezone.now())
+    assert not waited.due(once=False)  # just ran: not due again until tomorrow 01:30
+    assert 0 < waited.wait() <= 60
+    overdue = _Job("daily", lambda: calls.append(1), schedule=daily,
+                   last_run_at=timezone.now() - timedelta(days=2))
+    assert overdue.due(once=False)
+    assert not overdue.due(once=False)  # its last run moved to now
+    assert not overdue.due(once=True)  # `--once` leaves crontab jobs to their time
+    interval = _Job("every", lambda: None, interval=5.0)
+    assert interval.due(once=True) and not interval.due(once=True)

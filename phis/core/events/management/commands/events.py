@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
+from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from phis.core.events.selectors import outbox_failing, outbox_status
@@ -67,27 +68,57 @@ class Command(BaseCommand):
         self.stdout.write(f"deleted {outbox_purge(older_than_days=days)} row(s)")
 
     def _run(self, *, once: bool, **_) -> None:
+        """Fixed intervals run every N seconds; crontab entries (daily detection, weekly
+        reports) run when Celery's own schedule says they are due."""
         jobs = []
+        started = timezone.now()
         for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
             every = entry["schedule"]
             seconds = every.total_seconds() if isinstance(every, timedelta) else every
-            if not isinstance(seconds, int | float):
-                self.stderr.write(f"skipping {name}: only fixed intervals run in-process")
-                continue
-            jobs.append([name, import_string(entry["task"]), float(seconds), 0.0])
-        self.stdout.write("running " + ", ".join(j[0] for j in jobs) + " (Ctrl-C stops)")
+            if isinstance(seconds, int | float):
+                jobs.append(_Job(name, import_string(entry["task"]), interval=float(seconds)))
+            elif hasattr(every, "is_due"):
+                jobs.append(_Job(name, import_string(entry["task"]), schedule=every,
+                                 last_run_at=started))
+            else:
+                self.stderr.write(f"skipping {name}: unknown schedule {every!r}")
+        self.stdout.write("running " + ", ".join(j.name for j in jobs) + " (Ctrl-C stops)")
         try:
             while True:
-                now = time.monotonic()
                 for job in jobs:
-                    if now >= job[3]:
+                    if job.due(once=once):
                         try:
-                            job[1]()
+                            job.func()
                         except Exception as exc:
-                            self.stderr.write(f"{job[0]} failed: {exc!r}")
-                        job[3] = now + job[2]
+                            self.stderr.write(f"{job.name} failed: {exc!r}")
                 if once:
                     return
-                time.sleep(max(0.2, min(j[3] for j in jobs) - time.monotonic()))
+                time.sleep(max(0.2, min(job.wait() for job in jobs)))
         except KeyboardInterrupt:
             self.stdout.write("stopped")
+
+
+class _Job:
+    def __init__(self, name: str, func, *, interval: float | None = None, schedule=None,
+                 last_run_at=None) -> None:
+        self.name, self.func, self.interval, self.schedule = name, func, interval, schedule
+        self.next_at = 0.0  # interval jobs run at once, then every ``interval`` seconds
+        self.last_run_at = last_run_at
+
+    def due(self, *, once: bool) -> bool:
+        if self.schedule is None:
+            if time.monotonic() < self.next_at:
+                return False
+            self.next_at = time.monotonic() + self.interval
+            return True
+        if once:
+            return False  # `run --once` runs the interval jobs; crontab ones wait their time
+        is_due, _next = self.schedule.is_due(self.last_run_at)
+        if is_due:
+            self.last_run_at = timezone.now()
+        return bool(is_due)
+
+    def wait(self) -> float:
+        if self.schedule is None:
+            return self.next_at - time.monotonic()
+        return min(60.0, float(self.schedule.is_due(self.last_run_at)[1]))
