@@ -161,6 +161,7 @@ class CardOut(Schema):
 
 class CardPage(Schema):
     count: int
+    count_capped: bool = False  # True: there are more than ``count`` cards; narrow the filters
     items: list[CardOut]
 
 

@@ -249,3 +249,18 @@ def test_lab_result_extreme_times_are_field_errors(client, card_env):
         assert response.status_code == 422, response.content
         assert {e["field"] for e in response.json()["errors"]} & {"resulted_at",
                                                                   "collected_at"}
+
+
+def test_list_total_is_capped_for_very_large_results(card_env, api_client, monkeypatch):
+    from phis.apps.notifiable import api as card_api
+    from phis.apps.notifiable.services import card_create
+
+    for seq in range(3):
+        card_create(user=card_env.clinician, data=card_input(
+            id_number=resident_id(date(1981, 2, 3), seq=seq)))
+    api = api_client.login(card_env.reviewer)
+    page = api.get("/notifiable/cards").json()
+    assert (page["count"], page["count_capped"]) == (3, False)
+    monkeypatch.setattr(card_api, "LIST_COUNT_CAP", 2)
+    page = api.get("/notifiable/cards", limit=1).json()
+    assert (page["count"], page["count_capped"], len(page["items"])) == (2, True, 1)
