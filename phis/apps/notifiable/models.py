@@ -119,7 +119,8 @@ class ReportCard(TimeStampedModel):
     case_classification = models.CharField(_("病例分类"), max_length=1,
                                            choices=CaseClassification.choices)
     acute_chronic = models.CharField(_("急性/慢性"), max_length=1, blank=True)
-    onset_date = models.DateField(_("发病日期"), db_index=True)
+    # empty only on drafts: a card is reported with its onset date (rules.py)
+    onset_date = models.DateField(_("发病日期"), null=True, blank=True, db_index=True)
     diagnosis_at = models.DateTimeField(_("诊断时间"), db_index=True)
     death_date = models.DateField(_("死亡日期"), null=True, blank=True)
 

@@ -534,7 +534,6 @@ def _create_checked(*, user, checked: rules.CheckedCard, submit: bool, source: s
         card.deadline_hours = card.deadline_hours or 24
         card.report_due_at = now
         card.diagnosis_at = card.diagnosis_at or now
-        card.onset_date = card.onset_date or timezone.localdate(now)
     card.sex = card.sex or 0
     card.suspected_due_at = rules.suspected_clock(
         classification=card.case_classification, diagnosis_at=card.diagnosis_at,
