@@ -57,6 +57,8 @@ def pg_env() -> dict[str, str]:
     env["PHIS_VAR_DIR"] = str(BENCH_VAR)
     env["DJANGO_SETTINGS_MODULE"] = "config.settings.base"
     env["DATABASE_URL"] = f"{PG_BASE}/{PG_DB}"
+    # `phis demo` builds the city without history; the script writes the years it asks for
+    env["PHIS_DEMO_HISTORY_YEARS"] = "0"
     env.pop("PHIS_SQLITE_PATH", None)
     return env
 
@@ -180,6 +182,10 @@ def _measure_phase(queries: int, seed: int) -> dict:
         ("curve, city user", CITY_USER, "/api/epi/curve", True),
         ("diseases, city user", CITY_USER, "/api/epi/diseases", True),
         ("dashboard page, city user", CITY_USER, "/epi/", False),
+        # the case list behind every number (issue 5: "case list p95 under 300 ms")
+        ("case list API, county user", COUNTY_USER, "/api/notifiable/cards", True),
+        ("case list API, city user", CITY_USER, "/api/notifiable/cards", True),
+        ("case list page, county user", COUNTY_USER, "/notifiable/cards/", True),
     ]
     results = []
     for label, user, path, held in cases:

@@ -56,6 +56,8 @@ def env_for() -> dict[str, str]:
     env["DJANGO_SETTINGS_MODULE"] = "config.settings.base"
     env["DATABASE_URL"] = f"{PG_BASE}/{PG_DB}"
     env["PHIS_TASKS_IN_PROCESS"] = "true"
+    # `phis demo` builds the city without history; the script writes the years it asks for
+    env["PHIS_DEMO_HISTORY_YEARS"] = "0"
     env.setdefault("OPENBLAS_NUM_THREADS", "1")
     env.pop("PHIS_SQLITE_PATH", None)
     return env
