@@ -107,3 +107,26 @@ def _default_language_after_each_test():
     from django.utils import translation
 
     translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(scope="session")
+def _codes_loaded_once(django_db_setup, django_db_blocker):
+    """Every code system loaded once per test session, committed (as a data migration or
+    `phis demo` would). Tests that need codes use the `codes` fixture."""
+    from phis.core.codes.selectors import codes_cache_clear
+    from phis.core.codes.services import codes_load
+
+    with django_db_blocker.unblock():
+        codes_cache_clear()
+        codes_load()
+
+
+@pytest.fixture
+def codes(_codes_loaded_once, db):
+    from phis.core.codes.selectors import codes_cache_clear
+    from phis.core.codes.services import codes_load
+
+    codes_cache_clear()
+    codes_load()  # a no-op unless a transactional test flushed the tables
+    yield
+    codes_cache_clear()

@@ -722,24 +722,6 @@ def deaths_count(*, county_code: str, date_from: date, date_to: date) -> int:
     return qs.count()
 
 
-class _AreaReader:
-    """The reader of a system job that reports on one area: scoped like a user bound to
-    that area's org unit (``user_scope_paths`` honours the cached paths), holding no
-    permission, so another app's scoped selectors return that area's rows."""
-
-    is_authenticated = True
-    is_active = True
-    pk = None
-    id = None
-    org_unit_id = None
-
-    def __init__(self, path: str) -> None:
-        self._phis_scope_paths = [path]
-
-    def has_phis_perm(self, perm: str) -> bool:
-        return False
-
-
 def _display(obj, name: str) -> str:
     getter = getattr(obj, f"get_{name}_display", None)
     return str(getter() if callable(getter) else getattr(obj, name, "") or "")
@@ -749,18 +731,15 @@ def signals_of_week(*, scope_code: str, date_from: date, date_to: date) -> list[
     """Signals raised in the week within the scope, when the signals app (C4) is installed:
     ``{"title", "disease", "area", "raised", "status"}`` each; empty without it."""
     try:
-        from phis.apps.signals.selectors import SignalFilter, signal_list
+        from phis.apps.signals.selectors import signals_raised
     except ImportError:
         return []
-    unit = OrgUnit.objects.filter(code=scope_code).only("path").first()
+    unit = OrgUnit.objects.filter(code=scope_code).only("level").first()
     if unit is None:
         return []
-    try:
-        found = list(signal_list(user=_AreaReader(unit.path), filters=SignalFilter(
-            state="all", raised_from=date_from, raised_to=date_to))[:30])
-    except Exception:  # another app's reader must not stop the weekly report
-        log.exception("signals of the week could not be read")
-        return []
+    county = scope_code if unit.level == Level.COUNTY else ""
+    found = list(signals_raised(date_from=date_from, date_to=date_to,
+                                county_code=county)[:30])
     out = []
     for s in found:
         county = getattr(s, "county", None)

@@ -126,10 +126,16 @@ def signal_list(*, user, filters: SignalFilter | None = None,
                 now: datetime | None = None) -> QuerySet[Signal]:
     """The ranked, de-duplicated queue: open signals first, overdue ones before the rest,
     then by priority (class, method, excess) and age (older first)."""
-    f = filters or SignalFilter()
     now = now or timezone.now()
-    qs = signal_visible_for(user=user).select_related("county", "owner_unit", "workflow",
-                                                      "responded_by")
+    qs = _filtered(signal_visible_for(user=user), filters or SignalFilter(), now)
+    overdue = Case(When(is_open=True, workflow__due_at__lte=now, then=Value(True)),
+                   default=Value(False), output_field=BooleanField())
+    return qs.annotate(overdue_now=overdue).order_by(
+        "-is_open", "-overdue_now", "-priority", "raised_at", "pk")
+
+
+def _filtered(qs: QuerySet[Signal], f: SignalFilter, now: datetime) -> QuerySet[Signal]:
+    qs = qs.select_related("county", "owner_unit", "workflow", "responded_by")
     if f.state == "open":
         qs = qs.filter(is_open=True)
     elif f.state == "closed":
@@ -153,10 +159,17 @@ def signal_list(*, user, filters: SignalFilter | None = None,
     if f.raised_to:
         qs = qs.filter(raised_at__lt=timezone.make_aware(
             datetime.combine(f.raised_to + timedelta(days=1), datetime.min.time()), tz))
-    overdue = Case(When(is_open=True, workflow__due_at__lte=now, then=Value(True)),
-                   default=Value(False), output_field=BooleanField())
-    return qs.annotate(overdue_now=overdue).order_by(
-        "-is_open", "-overdue_now", "-priority", "raised_at", "pk")
+    return qs
+
+
+def signals_raised(*, date_from: date, date_to: date, county_code: str = ""
+                   ) -> QuerySet[Signal]:
+    """Signals raised between two local dates (inclusive), of one county or the whole city,
+    oldest first. Not user-scoped: for system jobs that report on an area (the weekly
+    situation report), like ``notifiable.selectors.case_counts``."""
+    return _filtered(Signal.objects.all(), SignalFilter(
+        state="all", county_code=county_code, raised_from=date_from, raised_to=date_to),
+        timezone.now()).order_by("raised_at", "pk")
 
 
 def signal_actions(*, signal: Signal, user) -> list:

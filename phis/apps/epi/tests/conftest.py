@@ -37,15 +37,6 @@ def _fresh_cache(settings):
 
 
 @pytest.fixture
-def codes(db):
-    from phis.core.codes.selectors import codes_cache_clear
-    from phis.core.codes.services import codes_load
-
-    codes_load()
-    codes_cache_clear()
-
-
-@pytest.fixture
 def populated(tree):
     """Populations for incidence (the tree fixture has none)."""
     for unit, pop in ((tree.city, 1_000_000), (tree.dy, 400_000), (tree.gr, 200_000),

@@ -115,29 +115,29 @@ def test_unknown_scope_and_open_week_are_field_errors(populated, codes):
 
 
 def test_signals_of_the_week_are_read_for_the_reports_area(populated, monkeypatch):
-    """The report reads the signals app's scoped queue as a reader bound to the area."""
+    """The report reads the signals raised in its area (the whole city for the city's)."""
     signals = pytest.importorskip("phis.apps.signals.selectors")
     from types import SimpleNamespace
 
     from phis.apps.epi.selectors import signals_of_week
 
-    seen = {}
+    seen = []
 
-    def fake_signal_list(*, user, filters):
-        seen["paths"] = user._phis_scope_paths
-        seen["filters"] = filters
+    def fake_signals_raised(*, date_from, date_to, county_code=""):
+        seen.append((date_from, date_to, county_code))
         return [SimpleNamespace(disease_name="手足口病", disease_code="hfmd",
                                 county=populated.dy, raised_at=timezone.now(),
                                 get_method_display=lambda: "EARS-C1",
                                 get_status_display=lambda: "待响应",
                                 get_outcome_display=lambda: "")]
 
-    monkeypatch.setattr(signals, "signal_list", fake_signal_list)
+    monkeypatch.setattr(signals, "signals_raised", fake_signals_raised)
     start = date(2026, 11, 16)
-    found = signals_of_week(scope_code="370502", date_from=start,
-                            date_to=start + timedelta(days=6))
-    assert seen["paths"] == [populated.dy.path]
-    assert (seen["filters"].raised_from, seen["filters"].raised_to) == \
-        (start, start + timedelta(days=6))
-    assert found[0]["title"] == "手足口病（EARS-C1）" and found[0]["area"] == "东营区"
-    assert found[0]["status"] == "待响应"
+    end = start + timedelta(days=6)
+    found = signals_of_week(scope_code="370502", date_from=start, date_to=end)
+    assert found[0]["disease"] == "手足口病" and found[0]["area"] == "东营区"
+    assert found[0]["title"] == "手足口病（EARS-C1）" and found[0]["status"] == "待响应"
+    signals_of_week(scope_code="370500", date_from=start, date_to=end)
+    assert seen == [(start, end, "370502"), (start, end, "")]
+
+

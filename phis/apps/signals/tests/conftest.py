@@ -13,27 +13,6 @@ from phis.algorithms.identity import check_character
 from phis.apps.notifiable.inputs import CardInput
 
 
-@pytest.fixture(scope="session")
-def _codes_loaded_once(django_db_setup, django_db_blocker):
-    from phis.core.codes.selectors import codes_cache_clear
-    from phis.core.codes.services import codes_load
-
-    with django_db_blocker.unblock():
-        codes_cache_clear()
-        codes_load()
-
-
-@pytest.fixture
-def codes(_codes_loaded_once, db):
-    from phis.core.codes.selectors import codes_cache_clear
-    from phis.core.codes.services import codes_load
-
-    codes_cache_clear()
-    codes_load()  # a no-op unless a transactional test flushed the tables
-    yield
-    codes_cache_clear()
-
-
 def aware(day: date, hour: int = 10) -> datetime:
     return timezone.make_aware(datetime.combine(day, time(hour)),
                                timezone.get_default_timezone())

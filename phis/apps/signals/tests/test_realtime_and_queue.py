@@ -228,3 +228,17 @@ def test_indicators(env):
     assert total["signals"] == 1
     assert selectors.signal_indicators(user=env.reviewer_gr, date_from=today,
                                        date_to=today) == []
+
+
+def test_signals_raised_reads_an_area_for_system_jobs(env):
+    """The weekly report's reader: not user-scoped, by county or the whole city."""
+    from phis.apps.signals.selectors import signals_raised
+
+    signal = _cholera_signal(env)
+    today = timezone.localdate()
+    assert list(signals_raised(date_from=today, date_to=today, county_code="370502")) == \
+        [signal]
+    assert list(signals_raised(date_from=today, date_to=today)) == [signal]
+    assert not signals_raised(date_from=today, date_to=today, county_code="370523").exists()
+    assert not signals_raised(date_from=today - timedelta(days=7),
+                              date_to=today - timedelta(days=1)).exists()
